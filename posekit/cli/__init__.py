@@ -1,0 +1,1 @@
+"""The ``posekit`` command. Each subcommand is a module with ``main(argv) -> int``."""

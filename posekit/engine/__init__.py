@@ -1,0 +1,1 @@
+"""Training engine: seeds, AMP, DDP, schedules, atomic checkpoints with exact resume, logging."""

@@ -1,0 +1,1 @@
+"""Pure batched geometry: boxes, affine crops (incl. UDP), cameras with distortion, rotations, Procrustes."""

@@ -1,0 +1,1 @@
+"""Inference: detectors, top-down pipeline, tracking, smoothing, video."""

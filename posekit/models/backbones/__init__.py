@@ -1,0 +1,1 @@
+"""Backbones written in the project: ResNet, VGG, HRNet, hourglass."""

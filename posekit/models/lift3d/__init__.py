@@ -1,0 +1,1 @@
+"""2D-to-3D lifting models (VideoPose3D temporal convolutions, trajectory model)."""

@@ -1,0 +1,1 @@
+"""2D single-person models: regression, heatmap and hybrid families."""

@@ -1,0 +1,91 @@
+"""A light model registry: ``register_model``, ``get_model``, ``list_models``.
+
+Keys are model variants (``hrnet_w32_256x192``, ``videopose3d_243``), not layers or losses.
+A registered builder is a plain function returning an ``nn.Module``; it takes typed keyword
+arguments. Modules defining models are imported lazily by ``_import_model_modules`` so that
+``import posekit`` stays cheap and reads no files.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from torch import nn
+
+ModelBuilder = Callable[..., nn.Module]
+F = TypeVar("F", bound=ModelBuilder)
+
+_REGISTRY: dict[str, ModelBuilder] = {}
+
+# Modules whose import registers models. Each later capability adds its module here.
+_MODEL_MODULES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Metadata that travels with a set of weights (style: weights metadata is data).
+
+    Attributes:
+        source: where the weights come from (trained by posekit with which command, or the
+            official repository they were converted from).
+        sha256: checksum of the weights file.
+        skeleton: name of the keypoint format the model predicts.
+        input_size: network input ``(w, h)`` in pixels, or ``None`` when not an image model.
+        codec: codec parameters needed to decode the outputs.
+        metrics: metric name -> value measured by this project.
+    """
+
+    source: str
+    sha256: str = ""
+    skeleton: str = ""
+    input_size: tuple[int, int] | None = None
+    codec: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def register_model(name: str) -> Callable[[F], F]:
+    """Decorator registering ``builder`` under ``name``; names must be unique."""
+
+    def decorator(builder: F) -> F:
+        if name in _REGISTRY and _REGISTRY[name] is not builder:
+            raise ValueError(f"model name {name!r} is already registered")
+        _REGISTRY[name] = builder
+        return builder
+
+    return decorator
+
+
+def _import_model_modules() -> None:
+    for module in _MODEL_MODULES:
+        importlib.import_module(module)
+
+
+def list_models() -> list[str]:
+    """Names of every registered model variant, sorted."""
+    _import_model_modules()
+    return sorted(_REGISTRY)
+
+
+def get_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module:
+    """Build the model variant ``name``; load ``weights`` (a checkpoint path) when given.
+
+    Args:
+        name: a name from ``list_models()``.
+        weights: optional path to a posekit or official checkpoint for this model.
+        **kwargs: keyword arguments of the variant's builder.
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+    """
+    _import_model_modules()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; expected one of: {', '.join(sorted(_REGISTRY)) or '(none)'}")
+    model = _REGISTRY[name](**kwargs)
+    if weights is not None:
+        from posekit.io.checkpoint import load_model_weights
+
+        load_model_weights(model, weights)
+    return model

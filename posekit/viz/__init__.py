@@ -1,0 +1,1 @@
+"""Visualisation: 2D overlays and 3D skeleton plots, headless."""
