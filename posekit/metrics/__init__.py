@@ -1,1 +1,82 @@
-"""Pure metric functions: COCO AP/OKS, PCK/PCKh/AUC/EPE, MPJPE and its variants, PVE."""
+"""Pure metric functions: COCO AP/OKS, PCK/PCKh/AUC/EPE, MPJPE and its variants, PVE.
+
+* :mod:`posekit.metrics.coco`: :func:`coco_keypoint_eval` (official pycocotools ``COCOeval`` with
+  any skeleton's OKS sigmas), :func:`oks`, :func:`oks_nms`, :func:`soft_oks_nms`.
+* :mod:`posekit.metrics.pck`: :func:`pck`, :func:`pck_box`, :func:`pck_torso`, :func:`pckh` (MPII),
+  :func:`auc`, :func:`epe`.
+* :mod:`posekit.metrics.mpjpe`: :func:`mpjpe`, :func:`p_mpjpe`, :func:`n_mpjpe`, :func:`mpjve`,
+  :func:`acceleration_error`, :func:`pve`, :func:`weighted_mpjpe` (numpy or torch in, same kind
+  out) and the Human3.6M per-action :func:`action_table`.
+
+Nothing here imports torch; the 3D errors use it only when given tensors.
+"""
+
+from __future__ import annotations
+
+from posekit.metrics.coco import (
+    COCO_METRIC_NAMES,
+    CROWDPOSE_METRIC_NAMES,
+    coco_keypoint_eval,
+    oks,
+    oks_nms,
+    pairwise_oks,
+    soft_oks_nms,
+)
+from posekit.metrics.mpjpe import (
+    H36M_ACTION_ABBREVIATIONS,
+    H36M_ACTIONS,
+    acceleration_error,
+    action_table,
+    format_action_table,
+    mpjpe,
+    mpjve,
+    n_mpjpe,
+    normalize_action_name,
+    p_mpjpe,
+    pve,
+    weighted_mpjpe,
+)
+from posekit.metrics.pck import (
+    MPII_SUMMARY_NAMES,
+    PCKhResult,
+    PCKResult,
+    auc,
+    epe,
+    format_pckh_table,
+    pck,
+    pck_box,
+    pck_torso,
+    pckh,
+)
+
+__all__ = [
+    "COCO_METRIC_NAMES",
+    "CROWDPOSE_METRIC_NAMES",
+    "H36M_ACTIONS",
+    "H36M_ACTION_ABBREVIATIONS",
+    "MPII_SUMMARY_NAMES",
+    "PCKResult",
+    "PCKhResult",
+    "acceleration_error",
+    "action_table",
+    "auc",
+    "coco_keypoint_eval",
+    "epe",
+    "format_action_table",
+    "format_pckh_table",
+    "mpjpe",
+    "mpjve",
+    "n_mpjpe",
+    "normalize_action_name",
+    "oks",
+    "oks_nms",
+    "p_mpjpe",
+    "pairwise_oks",
+    "pck",
+    "pck_box",
+    "pck_torso",
+    "pckh",
+    "pve",
+    "soft_oks_nms",
+    "weighted_mpjpe",
+]

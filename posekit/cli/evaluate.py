@@ -1,0 +1,334 @@
+"""``posekit evaluate``: score prediction files (COCO AP, MPII PCKh) or a trained model from its config.
+
+Three forms::
+
+    posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--json] [--verbose]
+    posekit evaluate pckh --gt gt_valid.mat|GT.json --pred pred.mat|PRED.json [--threshold 0.5] [--json]
+    posekit evaluate CONFIG [--weights PATH] [--set key=value ...] [--json]
+
+The COCO numbers are pycocotools' ``COCOeval`` on the same files (see
+:func:`posekit.metrics.coco_keypoint_eval`). A first argument that is not a metric name is a
+config file, handed to :func:`posekit.tasks.evaluate_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+METRIC_COMMANDS = ("coco", "pckh")
+
+DESCRIPTION = """\
+Evaluate keypoint predictions against ground truth, or evaluate a trained model.
+
+  posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--json] [--verbose]
+      COCO keypoint AP/AR (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl) of a COCO results
+      file, computed by pycocotools' COCOeval with the skeleton's OKS sigmas (coco, crowdpose, ...).
+
+  posekit evaluate pckh --gt gt_valid.mat|GT.json --pred pred.mat|PRED.json [--threshold 0.5]
+      MPII PCKh (Head, Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean, Mean@0.1).
+
+  posekit evaluate CONFIG [--weights PATH] [--set key=value ...] [--json]
+      Run the evaluation of a training config (any first argument that is not a metric name),
+      optionally with other weights and config overrides; prints the metrics it returns.
+
+Run `posekit evaluate coco --help` or `posekit evaluate pckh --help` for their options."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: the config form, with a help text describing every form."""
+    parser = argparse.ArgumentParser(
+        prog="posekit evaluate", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", help="config file of a trained model (or 'coco' / 'pckh', see above)")
+    parser.add_argument("--weights", default=None, help="checkpoint to evaluate instead of the config's")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable), e.g. --set data.batch_size=64",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def build_coco_parser() -> argparse.ArgumentParser:
+    """Parser of ``posekit evaluate coco``."""
+    parser = argparse.ArgumentParser(
+        prog="posekit evaluate coco",
+        description=(
+            "COCO keypoint AP/AR of a COCO results file against COCO-format ground truth, computed by "
+            "pycocotools' COCOeval with the OKS sigmas of --skeleton. -1 means no ground truth in that "
+            "setting (e.g. no medium-sized person)."
+        ),
+    )
+    parser.add_argument("--gt", required=True, help="COCO-format ground-truth JSON (images, annotations, categories)")
+    parser.add_argument(
+        "--pred", required=True, help="COCO results JSON: a list of {image_id, category_id, keypoints, score}"
+    )
+    parser.add_argument("--skeleton", default=None, help="keypoint format giving K and the OKS sigmas (default: coco)")
+    parser.add_argument(
+        "--no-area",
+        action="store_true",
+        help="use 0.53 x box area as object scale instead of the annotations' 'area' (CrowdPose-style ground truth)",
+    )
+    parser.add_argument(
+        "--crowdpose",
+        action="store_true",
+        help="CrowdPose protocol: crowdpose skeleton, --no-area, drop all-zero predictions, add APeasy/APmedium/APhard",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
+    parser.add_argument("--verbose", action="store_true", help="show pycocotools' own output (on stderr with --json)")
+    return parser
+
+
+def build_pckh_parser() -> argparse.ArgumentParser:
+    """Parser of ``posekit evaluate pckh``."""
+    parser = argparse.ArgumentParser(
+        prog="posekit evaluate pckh",
+        description=(
+            "MPII PCKh of predictions for the 16 MPII joints. Ground truth: the official-format gt_valid.mat "
+            "(pos_gt_src, jnt_missing, headboxes_src) or a JSON list of {joints (16x2), joints_vis (16), "
+            "head_box [x1, y1, x2, y2]}. Predictions, one per person in the same order and in the ground truth's "
+            "pixel coordinates (MPII's are 1-based): pred.mat with 'preds' (N x 16 x 2, as HRNet writes it), a "
+            ".npy array (N, 16, 2) or a JSON list of {joints} or of 16x2 lists."
+        ),
+    )
+    parser.add_argument("--gt", required=True, help="gt_valid.mat or JSON ground truth with head boxes")
+    parser.add_argument("--pred", required=True, help="pred.mat, .npy or JSON predictions, one per ground-truth person")
+    parser.add_argument("--threshold", type=float, default=0.5, help="fraction of the head size (default 0.5)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the summary")
+    return parser
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    if active:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    else:
+        yield
+
+
+def _format_metrics(metrics: Mapping[str, float]) -> str:
+    names = list(metrics)
+    width = max(7, *(len(name) + 1 for name in names))
+    header = "".join(name.rjust(width) for name in names)
+    values = "".join(("-" if value == -1 else f"{value:.3f}").rjust(width) for value in metrics.values())
+    return f"{header}\n{values}"
+
+
+def run_coco(argv: Sequence[str]) -> int:
+    """``posekit evaluate coco``."""
+    from posekit.metrics.coco import coco_keypoint_eval
+
+    args = build_coco_parser().parse_args(list(argv))
+    skeleton = args.skeleton or ("crowdpose" if args.crowdpose else "coco")
+    with _stdout_to_stderr(args.json and args.verbose):
+        metrics = coco_keypoint_eval(
+            args.gt,
+            args.pred,
+            skeleton=skeleton,
+            use_area=not (args.no_area or args.crowdpose),
+            iou_type="keypoints_crowd" if args.crowdpose else "keypoints",
+            verbose=args.verbose,
+            drop_zero_confidence=args.crowdpose,
+        )
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"COCO keypoint evaluation ({skeleton} sigmas) of {args.pred} against {args.gt}")
+        print(_format_metrics(metrics))
+        if any(value == -1 for value in metrics.values()):
+            print("(- : no ground truth in that setting)")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# PCKh files
+# --------------------------------------------------------------------------------------------------
+
+_MPII_MAT_JOINTS = (
+    "rank",
+    "rkne",
+    "rhip",
+    "lhip",
+    "lkne",
+    "lank",
+    "pelv",
+    "thor",
+    "neck",
+    "head",
+    "rwri",
+    "relb",
+    "rsho",
+    "lsho",
+    "lelb",
+    "lwri",
+)
+
+
+def _load_mat(path: str, what: str) -> dict[str, Any]:
+    from scipy.io import loadmat
+
+    if not Path(path).is_file():
+        raise OSError(f"cannot read {what} file {path!r}: no such file")
+    try:
+        return dict(loadmat(path))
+    except (ValueError, TypeError, NotImplementedError) as error:
+        raise ValueError(f"{what} file {path!r} is not a readable MATLAB file ({error})") from error
+
+
+def _load_pckh_ground_truth(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``joints (N, 16, 2)``, ``visible (N, 16)`` and ``head_boxes (N, 4)``."""
+    from posekit.metrics.coco import load_json
+
+    if path.lower().endswith(".mat"):
+        data = _load_mat(path, "ground-truth")
+        missing = [key for key in ("pos_gt_src", "jnt_missing", "headboxes_src") if key not in data]
+        if missing:
+            raise ValueError(f"ground-truth file {path!r} has no {', '.join(missing)} (expected MPII gt_valid.mat)")
+        if "dataset_joints" in data:
+            names = tuple(str(np.squeeze(name)) for name in np.ravel(data["dataset_joints"]))
+            if names != _MPII_MAT_JOINTS:
+                raise ValueError(f"ground-truth file {path!r} has joints {names}, expected the MPII order")
+        positions = np.asarray(data["pos_gt_src"], dtype=np.float64)  # (16, 2, N)
+        missing_joints = np.asarray(data["jnt_missing"])  # (16, N)
+        head_corners = np.asarray(data["headboxes_src"], dtype=np.float64)  # (2 corners, 2 xy, N)
+        if positions.ndim != 3 or positions.shape[:2] != (16, 2):
+            raise ValueError(f"pos_gt_src in {path!r} must have shape (16, 2, N), got {positions.shape}")
+        joints = positions.transpose(2, 0, 1)  # (16, 2, N) -> (N, 16, 2)
+        visible = (1 - missing_joints).T > 0  # (16, N) -> (N, 16)
+        head_boxes = head_corners.transpose(2, 0, 1).reshape(-1, 4)  # (2, 2, N) -> (N, 4) as x1, y1, x2, y2
+        return joints, visible, head_boxes
+    data = load_json(path, "ground-truth")
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"ground-truth file {path!r} must be a non-empty JSON list of people")
+    joints_list, visible_list, boxes = [], [], []
+    for index, person in enumerate(data):
+        if not isinstance(person, dict) or "joints" not in person:
+            raise ValueError(f"ground-truth person {index} in {path!r} has no 'joints'")
+        box = person.get("head_box", person.get("headbox"))
+        if box is None:
+            raise ValueError(
+                f"ground-truth person {index} in {path!r} has no 'head_box'; PCKh needs the MPII head boxes "
+                "(use gt_valid.mat or add head_box [x1, y1, x2, y2])"
+            )
+        joints_list.append(np.asarray(person["joints"], dtype=np.float64))
+        visible_list.append(np.asarray(person.get("joints_vis", np.ones(len(person["joints"]))), dtype=np.float64))
+        boxes.append(np.asarray(box, dtype=np.float64).reshape(-1))
+    try:
+        joints, visible, head_boxes = np.stack(joints_list), np.stack(visible_list) > 0, np.stack(boxes)
+    except ValueError as error:
+        raise ValueError(
+            f"ground-truth people in {path!r} do not all have 16 joints and a 4-number head box"
+        ) from error
+    if joints.shape[1:] != (16, 2) or head_boxes.shape[1] != 4:
+        raise ValueError(f"ground truth in {path!r} must have 16 joints (x, y) per person, got {joints.shape[1:]}")
+    return joints, visible, head_boxes
+
+
+def _load_pckh_predictions(path: str) -> np.ndarray:
+    from posekit.metrics.coco import load_json
+
+    lowered = path.lower()
+    if lowered.endswith(".mat"):
+        arrays = _load_mat(path, "predictions")
+        if "preds" not in arrays:
+            raise ValueError(f"predictions file {path!r} has no 'preds' array")
+        predictions = np.asarray(arrays["preds"], dtype=np.float64)
+    elif lowered.endswith(".npy"):
+        try:
+            predictions = np.load(path, allow_pickle=False)
+        except OSError as error:
+            raise OSError(f"cannot read predictions file {path!r}: {error}") from error
+        except ValueError as error:
+            raise ValueError(f"predictions file {path!r} is not a numeric .npy array") from error
+    else:
+        data = load_json(path, "predictions")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            if any("joints" not in item for item in data):
+                raise ValueError(f"every prediction in {path!r} needs 'joints'")
+            data = [item["joints"] for item in data]
+        try:
+            predictions = np.asarray(data, dtype=np.float64)
+        except ValueError as error:
+            raise ValueError(f"predictions in {path!r} are not all 16 x 2 numbers") from error
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if predictions.ndim == 3 and predictions.shape[-1] == 3:
+        predictions = predictions[..., :2]  # drop a score column
+    if predictions.ndim != 3 or predictions.shape[1:] != (16, 2):
+        raise ValueError(f"predictions in {path!r} must have shape (N, 16, 2), got {predictions.shape}")
+    return predictions
+
+
+def run_pckh(argv: Sequence[str]) -> int:
+    """``posekit evaluate pckh``."""
+    from posekit.metrics.pck import format_pckh_table, pckh
+
+    args = build_pckh_parser().parse_args(list(argv))
+    joints, visible, head_boxes = _load_pckh_ground_truth(args.gt)
+    predictions = _load_pckh_predictions(args.pred)
+    if predictions.shape[0] != joints.shape[0]:
+        raise ValueError(
+            f"{args.pred!r} has {predictions.shape[0]} predictions but {args.gt!r} has {joints.shape[0]} people"
+        )
+    result = pckh(predictions, joints, visible, head_boxes=head_boxes, threshold=args.threshold)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        print(f"MPII PCKh@{args.threshold:g} of {args.pred} against {args.gt} ({joints.shape[0]} people)")
+        print(format_pckh_table(result.summary))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# config form
+# --------------------------------------------------------------------------------------------------
+
+
+def run_config(argv: Sequence[str]) -> int:
+    """``posekit evaluate CONFIG``: evaluate a trained model through :mod:`posekit.tasks`."""
+    args = build_parser().parse_args(list(argv))
+    for override in args.overrides:
+        if "=" not in override or override.startswith("="):
+            raise ValueError(f"--set expects KEY=VALUE, got {override!r}")
+    config_path = Path(args.config)
+    if not config_path.is_file():
+        raise OSError(f"cannot read config file {args.config!r}: no such file (or use 'coco' / 'pckh')")
+    if args.weights is not None and not Path(args.weights).is_file():
+        raise OSError(f"cannot read weights file {args.weights!r}: no such file")
+    try:
+        from posekit.tasks import evaluate_config
+    except ModuleNotFoundError as error:
+        if error.name not in ("posekit.tasks",):
+            raise
+        raise ValueError("evaluating a config needs posekit.tasks, which this installation does not have") from error
+
+    metrics = evaluate_config(str(config_path), args.weights, list(args.overrides))
+    if args.json:
+        print(json.dumps({name: float(value) for name, value in metrics.items()}))
+    else:
+        width = max((len(name) for name in metrics), default=0)
+        for name, value in metrics.items():
+            print(f"{name.ljust(width)}  {float(value):.4f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``posekit evaluate`` with ``argv``; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "coco":
+        return run_coco(args[1:])
+    if args and args[0] == "pckh":
+        return run_pckh(args[1:])
+    return run_config(args)  # also handles --help and a missing argument (argparse exits)

@@ -1,0 +1,558 @@
+"""3D pose errors: MPJPE and its aligned variants, velocity and acceleration errors, PVE, H3.6M tables.
+
+Legend: ``K`` joints (or vertices), ``D`` coordinate dimensions (3), ``T`` frames; ``...`` any
+leading dimensions (frames, batch, sequences). Inputs are numpy arrays or torch tensors of shape
+``(..., K, D)``; the result has the same kind (a 0-d array/tensor for scalar reductions), and
+torch results keep their autograd graph. Errors are in the units of the input (metres by the
+posekit convention; multiply by 1000 for the millimetres that papers report).
+
+``reduction`` (every error function):
+
+* ``"mean"``: one number, the mean over everything;
+* ``"none"``: the per-joint errors ``(..., K)`` (``(..., T-1, K)`` / ``(..., T-2, K)`` for the
+  temporal errors);
+* ``"per_joint"``: ``(K,)``, the mean over all leading dimensions;
+* ``"per_frame"``: ``(...)``, the mean over joints (what :func:`action_table` takes);
+* ``"per_sequence"``: ``(S,)``, the mean over everything but the first dimension.
+
+The definitions follow VideoPose3D (Pavllo et al., "3D human pose estimation in video with
+temporal convolutions and semi-supervised training", CVPR 2019; ``common/loss.py``) for MPJPE
+(Protocol #1), P-MPJPE (Protocol #2, similarity-Procrustes aligned), N-MPJPE (scale aligned) and
+MPJVE, and VIBE (Kocabas et al., CVPR 2020) for the acceleration error.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "H36M_ACTIONS",
+    "H36M_ACTION_ABBREVIATIONS",
+    "acceleration_error",
+    "action_table",
+    "format_action_table",
+    "mpjpe",
+    "mpjve",
+    "n_mpjpe",
+    "normalize_action_name",
+    "p_mpjpe",
+    "pve",
+    "weighted_mpjpe",
+]
+
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
+Reduction = Literal["mean", "none", "per_joint", "per_frame", "per_sequence"]
+_REDUCTIONS = ("mean", "none", "per_joint", "per_frame", "per_sequence")
+
+# --------------------------------------------------------------------------------------------------
+# numpy / torch dispatch (torch is imported only by callers that pass tensors)
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_tensor(value: object) -> bool:
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(value, torch_module.Tensor)
+
+
+def _as_float(value: Any) -> Any:
+    if _is_tensor(value):
+        import torch
+
+        return value if value.is_floating_point() else value.to(torch.get_default_dtype())
+    array = np.asarray(value)
+    return array if np.issubdtype(array.dtype, np.floating) else array.astype(np.float64)
+
+
+def _prepare(predicted: Any, target: Any, name: str = "predicted", min_ndim: int = 2) -> tuple[Any, Any]:
+    if _is_tensor(predicted) != _is_tensor(target):
+        raise ValueError(
+            f"{name} and target must both be numpy arrays or both torch tensors, got "
+            f"{type(predicted).__name__} and {type(target).__name__}"
+        )
+    prediction, ground_truth = _as_float(predicted), _as_float(target)
+    if tuple(prediction.shape) != tuple(ground_truth.shape):
+        raise ValueError(
+            f"{name} and target must have the same shape, got {tuple(prediction.shape)} and {tuple(ground_truth.shape)}"
+        )
+    if ground_truth.ndim < min_ndim:
+        leading = "T, " if min_ndim >= 3 else ""
+        raise ValueError(f"{name} must have shape (..., {leading}K, D), got {tuple(ground_truth.shape)}")
+    return prediction, ground_truth
+
+
+def _norm(value: Any) -> Any:
+    """Euclidean norm over the last axis."""
+    if _is_tensor(value):
+        import torch
+
+        return torch.linalg.vector_norm(value, dim=-1)
+    return np.linalg.norm(value, axis=-1)
+
+
+def _sum(value: Any, axis: int | tuple[int, ...], keepdims: bool = False) -> Any:
+    if _is_tensor(value):
+        return value.sum(dim=axis, keepdim=keepdims)
+    return value.sum(axis=axis, keepdims=keepdims)
+
+
+def _mean(value: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    if _is_tensor(value):
+        return value.mean() if axis is None else value.mean(dim=axis, keepdim=keepdims)
+    return np.asarray(value.mean(axis=axis, keepdims=keepdims))
+
+
+def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
+    if _is_tensor(if_true):
+        import torch
+
+        return torch.where(condition, if_true, if_false)
+    return np.where(condition, if_true, if_false)
+
+
+def _diff(value: Any, axis: int) -> Any:
+    if _is_tensor(value):
+        import torch
+
+        return torch.diff(value, dim=axis)
+    return np.diff(value, axis=axis)
+
+
+def _ones_like(value: Any) -> Any:
+    if _is_tensor(value):
+        import torch
+
+        return torch.ones_like(value)
+    return np.ones_like(value)
+
+
+def _constant_like(number: float, reference: Any) -> Any:
+    if _is_tensor(reference):
+        import torch
+
+        return torch.full((), number, dtype=reference.dtype, device=reference.device)
+    return np.asarray(number, dtype=reference.dtype)
+
+
+def _mask_like(mask: Any, reference: Any) -> Any:
+    """A boolean mask of the kind of ``reference``."""
+    if _is_tensor(reference):
+        import torch
+
+        if _is_tensor(mask):
+            return mask.to(device=reference.device).bool()
+        return torch.as_tensor(np.asarray(mask) > 0, device=reference.device)
+    if _is_tensor(mask):
+        mask = mask.detach().cpu().numpy()
+    return np.asarray(mask) > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# reductions
+# --------------------------------------------------------------------------------------------------
+
+
+def _reduce(errors: Any, reduction: str, frame_mask: Any | None = None) -> Any:
+    """Reduce per-joint errors ``(..., K)``; ``frame_mask (...)`` leaves out invalid frames."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if reduction == "per_sequence" and errors.ndim < 2:
+        raise ValueError(
+            f"reduction='per_sequence' needs a leading sequence dimension, got errors {tuple(errors.shape)}"
+        )
+    if frame_mask is None:
+        if reduction == "mean":
+            return _mean(errors)
+        if reduction == "none":
+            return errors
+        if reduction == "per_joint":
+            return _mean(errors, axis=tuple(range(errors.ndim - 1))) if errors.ndim > 1 else errors
+        if reduction == "per_frame":
+            return _mean(errors, axis=-1)
+        return _mean(errors, axis=tuple(range(1, errors.ndim)))
+    weights = _mask_like(frame_mask, errors)[..., None] * _ones_like(errors)  # (...) -> (..., K)
+    nan = _constant_like(float("nan"), errors)
+    if reduction == "none":
+        return _where(weights > 0, errors, nan)
+    if reduction == "per_frame":
+        return _where(weights[..., 0] > 0, _mean(errors, axis=-1), nan)
+    if reduction == "mean":
+        axes: tuple[int, ...] = tuple(range(errors.ndim))
+    elif reduction == "per_joint":
+        axes = tuple(range(errors.ndim - 1))
+    else:
+        axes = tuple(range(1, errors.ndim))
+    total = _sum(errors * weights, axis=axes)
+    count = _sum(weights, axis=axes)
+    return _where(count > 0, total / _where(count > 0, count, _ones_like(count)), nan)
+
+
+# --------------------------------------------------------------------------------------------------
+# position errors
+# --------------------------------------------------------------------------------------------------
+
+
+def mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
+    """Mean per-joint position error (MPJPE, "Protocol #1"): the mean Euclidean distance.
+
+    Args:
+        predicted: ``(..., K, D)`` predicted joints.
+        target: ``(..., K, D)`` ground-truth joints.
+        reduction: see the module docstring.
+
+    Returns:
+        The error in the input's units, reduced as asked; same kind as the input.
+    """
+    prediction, ground_truth = _prepare(predicted, target)
+    return _reduce(_norm(prediction - ground_truth), reduction)
+
+
+def weighted_mpjpe(predicted: ArrayT, target: ArrayT, weights: Any, reduction: Reduction = "mean") -> ArrayT:
+    """MPJPE with per-joint weights, ``mean(w * ||p - t||)`` (VideoPose3D ``weighted_mpjpe``).
+
+    The weights multiply the distances and are not renormalised (as in VideoPose3D), so uniform
+    weights of 1 give :func:`mpjpe`.
+
+    Args:
+        predicted: ``(..., K, D)`` predicted joints.
+        target: ``(..., K, D)`` ground-truth joints.
+        weights: array broadcastable to ``(..., K)`` (e.g. ``(K,)`` joint weights or ``(..., 1)``
+            per-sample weights), same kind as the joints or a numpy array/list.
+        reduction: see the module docstring.
+
+    Returns:
+        The weighted error, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted, target)
+    distances = _norm(prediction - ground_truth)  # (..., K)
+    weight_values: Any
+    if _is_tensor(distances):
+        import torch
+
+        weight_values = torch.as_tensor(weights, dtype=distances.dtype, device=distances.device)
+    else:
+        weight_values = np.asarray(weights, dtype=distances.dtype)
+    try:
+        weighted = distances * weight_values
+    except (ValueError, RuntimeError) as error:
+        raise ValueError(
+            f"weights of shape {tuple(weight_values.shape)} do not broadcast to the errors {tuple(distances.shape)}"
+        ) from error
+    if tuple(weighted.shape) != tuple(distances.shape):
+        raise ValueError(
+            f"weights of shape {tuple(weight_values.shape)} must broadcast to the errors {tuple(distances.shape)}"
+        )
+    return _reduce(weighted, reduction)
+
+
+def _similarity_align(prediction: Any, ground_truth: Any) -> Any:
+    """Align each prediction ``(..., K, D)`` to its target by scale, rotation and translation.
+
+    The orthogonal Procrustes solution of VideoPose3D's ``p_mpjpe`` (Umeyama, "Least-squares
+    estimation of transformation parameters between two point patterns", TPAMI 1991): centre and
+    scale-normalise both point sets, ``H = X0^T Y0``, ``R = V U^T`` from the SVD of ``H`` with the
+    last singular direction flipped when ``det(R) < 0`` (no reflections), scale
+    ``trace(S) * |X| / |Y|``. Degenerate sets (all points equal) get scale 0 / no rotation.
+    """
+    target_mean = _mean(ground_truth, axis=-2, keepdims=True)  # (..., 1, D)
+    prediction_mean = _mean(prediction, axis=-2, keepdims=True)
+    target_centred = ground_truth - target_mean
+    prediction_centred = prediction - prediction_mean
+    target_norm = _sum(target_centred**2, axis=(-2, -1), keepdims=True) ** 0.5  # (..., 1, 1)
+    prediction_norm = _sum(prediction_centred**2, axis=(-2, -1), keepdims=True) ** 0.5
+    one = _ones_like(target_norm)
+    target_norm_safe = _where(target_norm > 0, target_norm, one)
+    prediction_norm_safe = _where(prediction_norm > 0, prediction_norm, one)
+    target_unit = target_centred / target_norm_safe
+    prediction_unit = prediction_centred / prediction_norm_safe
+    covariance = target_unit.swapaxes(-1, -2) @ prediction_unit  # (..., D, K) @ (..., K, D) -> (..., D, D)
+    left: Any
+    singular: Any
+    right_t: Any
+    flip: Any
+    determinant: Any
+    sign: Any
+    if _is_tensor(covariance):
+        import torch
+
+        left, singular, right_t = torch.linalg.svd(covariance)
+        determinant = torch.linalg.det(right_t.swapaxes(-1, -2) @ left.swapaxes(-1, -2))
+        sign = torch.where(determinant < 0, -torch.ones_like(determinant), torch.ones_like(determinant))
+        flip = torch.ones_like(singular)
+        flip = torch.cat([flip[..., :-1], sign[..., None]], dim=-1)  # (..., D): 1, ..., 1, sign
+    else:
+        left, singular, right_t = np.linalg.svd(covariance)
+        determinant = np.linalg.det(right_t.swapaxes(-1, -2) @ left.swapaxes(-1, -2))
+        sign = np.where(determinant < 0, -1.0, 1.0).astype(singular.dtype)
+        flip = np.concatenate([np.ones_like(singular[..., :-1]), sign[..., None]], axis=-1)
+    right = right_t.swapaxes(-1, -2) * flip[..., None, :]  # V with its last column times sign(det)
+    rotation = right @ left.swapaxes(-1, -2)  # (..., D, D)
+    trace = _sum(singular * flip, axis=-1)[..., None, None]  # (..., 1, 1)
+    scale = trace * target_norm / prediction_norm_safe
+    scale = _where(prediction_norm > 0, scale, 0 * scale)
+    translation = target_mean - scale * (prediction_mean @ rotation)
+    return scale * (prediction @ rotation) + translation
+
+
+def p_mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
+    """MPJPE after similarity Procrustes alignment (P-MPJPE / PA-MPJPE, "Protocol #2").
+
+    Each pose (the last two dimensions) is aligned to its target by the scale, rotation and
+    translation that minimise the squared error, exactly as VideoPose3D's ``p_mpjpe``; the result
+    is invariant to any similarity transform of the prediction.
+
+    Args:
+        predicted: ``(..., K, D)`` predicted joints.
+        target: ``(..., K, D)`` ground-truth joints.
+        reduction: see the module docstring.
+
+    Returns:
+        The aligned error, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted, target)
+    aligned = _similarity_align(prediction, ground_truth)
+    return _reduce(_norm(aligned - ground_truth), reduction)
+
+
+def n_mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
+    """MPJPE after the least-squares scaling of each pose (N-MPJPE, VideoPose3D ``n_mpjpe``).
+
+    The scale is ``mean_k <t_k, p_k> / mean_k |p_k|^2`` per pose (Rhodin et al., "Unsupervised
+    geometry-aware representation learning for 3D human pose estimation", ECCV 2018); no
+    translation or rotation is applied, so the joints are usually root-relative.
+
+    Args:
+        predicted: ``(..., K, D)`` predicted joints.
+        target: ``(..., K, D)`` ground-truth joints.
+        reduction: see the module docstring.
+
+    Returns:
+        The scale-aligned error, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted, target)
+    predicted_energy = _mean(_sum(prediction**2, axis=-1, keepdims=True), axis=-2, keepdims=True)  # (..., 1, 1)
+    correlation = _mean(_sum(ground_truth * prediction, axis=-1, keepdims=True), axis=-2, keepdims=True)
+    safe_energy = _where(predicted_energy > 0, predicted_energy, _ones_like(predicted_energy))
+    scale = _where(predicted_energy > 0, correlation / safe_energy, 0 * correlation)
+    return _reduce(_norm(scale * prediction - ground_truth), reduction)
+
+
+def mpjve(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
+    """Mean per-joint velocity error (MPJVE, VideoPose3D ``mean_velocity_error``).
+
+    The MPJPE of the first differences over time: ``mean ||(p_{t+1} - p_t) - (t_{t+1} - t_t)||``.
+
+    Args:
+        predicted: ``(..., T, K, D)`` predicted joint sequences (time is the third-last dimension).
+        target: ``(..., T, K, D)`` ground-truth joint sequences.
+        reduction: see the module docstring; ``"none"`` gives ``(..., T-1, K)``.
+
+    Returns:
+        The velocity error in input units per frame, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted, target, min_ndim=3)
+    velocity_error = _diff(prediction, axis=-3) - _diff(ground_truth, axis=-3)  # (..., T-1, K, D)
+    return _reduce(_norm(velocity_error), reduction)
+
+
+def acceleration_error(
+    predicted: ArrayT, target: ArrayT, visible: Any | None = None, reduction: Reduction = "mean"
+) -> ArrayT:
+    """Acceleration error (VIBE ``compute_error_accel``).
+
+    ``||(p_{t-1} - 2 p_t + p_{t+1}) - (g_{t-1} - 2 g_t + g_{t+1})||`` per joint for the ``T - 2``
+    inner frames. With ``visible``, an inner frame counts only when it and both neighbours are
+    visible; left-out frames are NaN in the ``"none"`` and ``"per_frame"`` outputs and are skipped
+    by the means. ``reduction="per_frame"`` with NaNs removed is VIBE's output.
+
+    Args:
+        predicted: ``(..., T, K, D)`` predicted joint sequences.
+        target: ``(..., T, K, D)`` ground-truth joint sequences.
+        visible: optional ``(..., T)`` per-frame visibility (or ``(T,)``, shared by the leading dims).
+        reduction: see the module docstring; ``"none"`` gives ``(..., T-2, K)``.
+
+    Returns:
+        The acceleration error in input units per frame^2, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted, target, min_ndim=3)
+    if ground_truth.shape[-3] < 3:
+        raise ValueError(f"acceleration_error needs at least 3 frames, got shape {tuple(ground_truth.shape)}")
+    error = _diff(_diff(prediction, axis=-3), axis=-3) - _diff(_diff(ground_truth, axis=-3), axis=-3)
+    errors = _norm(error)  # (..., T-2, K)
+    frame_mask = None
+    if visible is not None:
+        mask = _mask_like(visible, errors)
+        frames_shape = tuple(ground_truth.shape[:-2])
+        if mask.ndim == 0 or mask.shape[-1] != frames_shape[-1] or mask.ndim > len(frames_shape):
+            raise ValueError(
+                f"visible must have shape {frames_shape} (or its last dimensions), got {tuple(mask.shape)}"
+            )
+        try:
+            mask = mask.expand(frames_shape) if _is_tensor(mask) else np.broadcast_to(mask, frames_shape)
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(f"visible of shape {tuple(mask.shape)} does not broadcast to {frames_shape}") from error
+        frame_mask = mask[..., :-2] & mask[..., 1:-1] & mask[..., 2:]  # (..., T-2)
+    return _reduce(errors, reduction, frame_mask)
+
+
+def pve(
+    predicted_vertices: ArrayT,
+    target_vertices: ArrayT,
+    alignment: Literal["none", "translation", "procrustes"] = "none",
+    reduction: Reduction = "mean",
+) -> ArrayT:
+    """Per-vertex error (PVE): MPJPE over mesh vertices, e.g. SMPL's 6890 (VIBE ``compute_error_verts``).
+
+    Args:
+        predicted_vertices: ``(..., V, 3)`` predicted vertices.
+        target_vertices: ``(..., V, 3)`` ground-truth vertices.
+        alignment: ``"none"``; ``"translation"`` (both meshes centred on their vertex mean);
+            ``"procrustes"`` (similarity alignment as :func:`p_mpjpe`).
+        reduction: see the module docstring (``V`` takes the place of ``K``).
+
+    Returns:
+        The per-vertex error, reduced as asked.
+    """
+    prediction, ground_truth = _prepare(predicted_vertices, target_vertices, name="predicted_vertices")
+    if alignment == "translation":
+        prediction = prediction - _mean(prediction, axis=-2, keepdims=True)
+        ground_truth = ground_truth - _mean(ground_truth, axis=-2, keepdims=True)
+    elif alignment == "procrustes":
+        prediction = _similarity_align(prediction, ground_truth)
+    elif alignment != "none":
+        raise ValueError(f"alignment must be 'none', 'translation' or 'procrustes', got {alignment!r}")
+    return _reduce(_norm(prediction - ground_truth), reduction)
+
+
+# --------------------------------------------------------------------------------------------------
+# Human3.6M per-action tables
+# --------------------------------------------------------------------------------------------------
+
+H36M_ACTIONS: tuple[str, ...] = (
+    "Directions",
+    "Discussion",
+    "Eating",
+    "Greeting",
+    "Phoning",
+    "Photo",
+    "Posing",
+    "Purchases",
+    "Sitting",
+    "SittingDown",
+    "Smoking",
+    "Waiting",
+    "WalkDog",
+    "Walking",
+    "WalkTogether",
+)
+# Column headers of the per-action tables in the literature (VideoPose3D, Table 1).
+H36M_ACTION_ABBREVIATIONS: dict[str, str] = {
+    "Directions": "Dir.",
+    "Discussion": "Disc.",
+    "Eating": "Eat",
+    "Greeting": "Greet",
+    "Phoning": "Phone",
+    "Photo": "Photo",
+    "Posing": "Pose",
+    "Purchases": "Purch.",
+    "Sitting": "Sit",
+    "SittingDown": "SitD.",
+    "Smoking": "Smoke",
+    "Waiting": "Wait",
+    "WalkDog": "WalkD.",
+    "Walking": "Walk",
+    "WalkTogether": "WalkT.",
+    "Average": "Avg",
+}
+# Lower-cased spellings -> canonical action. S1 and some releases say TakingPhoto / WalkingDog.
+_ACTION_ALIASES: dict[str, str] = {action.lower(): action for action in H36M_ACTIONS} | {
+    "takingphoto": "Photo",
+    "walkingdog": "WalkDog",
+    "walkingtogether": "WalkTogether",
+}
+
+
+def normalize_action_name(name: str) -> str:
+    """Map a Human3.6M sequence name to one of the 15 actions.
+
+    Drops the variant and camera suffixes (``"Walking 1"``, ``"Walking_1"``, ``"Walking 1.54138969"``
+    -> ``"Walking"``) and merges the spellings ``TakingPhoto``/``Photo`` and
+    ``WalkingDog``/``WalkDog``, as VideoPose3D's evaluation does by cutting names at the space.
+
+    Raises:
+        ValueError: for names that are not a Human3.6M action.
+    """
+    base = re.split(r"[ _.]", name.strip(), maxsplit=1)[0]
+    base = re.sub(r"\d+$", "", base)
+    action = _ACTION_ALIASES.get(base.lower())
+    if action is None:
+        raise ValueError(f"{name!r} is not a Human3.6M action; expected one of {', '.join(H36M_ACTIONS)}")
+    return action
+
+
+def _to_numpy(values: Any) -> np.ndarray:
+    if _is_tensor(values):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def action_table(errors: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, float]:
+    """Per-action Human3.6M errors and their average.
+
+    Variants of an action (``"Walking 1"``, ``"Walking"``, ...) are merged by
+    :func:`normalize_action_name`; each action's error is the mean over all its frames, and
+    ``"Average"`` is the mean of the action errors (every action weighs the same, as in the
+    tables of VideoPose3D and the papers that compare with it).
+
+    Args:
+        errors: ``{sequence_name: per-frame errors}`` or an iterable of ``(sequence_name, value)``
+            pairs, where values are scalars or arrays of per-frame errors (e.g. from
+            ``mpjpe(..., reduction="per_frame")``).
+
+    Returns:
+        ``{action: error}`` for the actions present, in the standard order, then ``"Average"``.
+    """
+    items = errors.items() if isinstance(errors, Mapping) else errors
+    merged: dict[str, list[np.ndarray]] = {}
+    for name, values in items:
+        merged.setdefault(normalize_action_name(str(name)), []).append(_to_numpy(values))
+    table: dict[str, float] = {}
+    for action in H36M_ACTIONS:
+        if action in merged:
+            frames = np.concatenate(merged[action])
+            if frames.size == 0:
+                continue
+            table[action] = float(frames.mean())
+    if not table:
+        raise ValueError("action_table got no errors")
+    table["Average"] = float(np.mean(list(table.values())))
+    return table
+
+
+def format_action_table(table: Mapping[str, float], scale: float = 1.0, unit: str = "", precision: int = 1) -> str:
+    """Format :func:`action_table` output as the usual one-row table (all 15 columns, ``-`` if absent).
+
+    Args:
+        table: ``{action: error}`` with ``"Average"``.
+        scale: multiply values by this (``1000`` for metres -> millimetres).
+        unit: label for the row (e.g. ``"mm"``).
+        precision: decimals.
+
+    Returns:
+        Two lines: abbreviated action names and values, right-aligned.
+    """
+    columns = [*H36M_ACTIONS, "Average"]
+    headers = [H36M_ACTION_ABBREVIATIONS[column] for column in columns]
+    cells = [f"{table[column] * scale:.{precision}f}" if column in table else "-" for column in columns]
+    widths = [max(len(header), len(cell)) for header, cell in zip(headers, cells, strict=True)]
+    label_width = max(len(unit), 1)
+    header_line = " " * label_width + " " + " ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))
+    value_line = unit.ljust(label_width) + " " + " ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+    return f"{header_line}\n{value_line}"
