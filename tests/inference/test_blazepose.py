@@ -1,0 +1,107 @@
+"""BlazePoseEstimator end to end, parity with MediaPipe 0.10.14 (stored reference), shipped model files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posekit.inference.blazepose import (
+    BlazePoseEstimator,
+    BlazePoseLandmarks,
+    Rois,
+    detections_to_rois,
+    landmarks_to_pose_instances,
+    landmarks_to_rois,
+    verify_assets,
+)
+from posekit.inference.blazepose_assets import BLAZEPOSE_SHA256
+from posekit.inference.blazepose_detector import BlazePoseDetector
+from posekit.inference.blazepose_landmarks import BlazePoseLandmarker
+from posekit.skeletons import get_skeleton
+from posekit.structures import PoseInstances
+
+# Written by `.venv/bin/python benchmarks/blazepose_parity.py --write-test-reference <this file>`:
+# mediapipe 0.10.14's own ROI and landmarks for two shared-data images.
+REFERENCE_JSON = Path(__file__).resolve().parent / "data" / "blazepose_mediapipe_reference.json"
+
+
+@pytest.fixture(scope="module")
+def estimator() -> BlazePoseEstimator:
+    return BlazePoseEstimator(BlazePoseDetector(num_threads=1), BlazePoseLandmarker(num_threads=1))
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, f"cannot read {path}"
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def test_shipped_model_files_match_their_recorded_checksums() -> None:
+    assert verify_assets() == BLAZEPOSE_SHA256
+
+
+def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: BlazePoseEstimator) -> None:
+    image = read_rgb(shared_data / "coco_val2014_images" / "COCO_val2014_000000000536.jpg")
+    instances, landmarks = estimator.estimate(image)
+    assert isinstance(instances, PoseInstances) and isinstance(landmarks, BlazePoseLandmarks)
+    assert instances.skeleton == "blazepose" and instances.keypoints.shape[1:] == (33, 2)
+    assert len(instances) == len(landmarks) >= 2  # several people, not only MediaPipe's first one
+    assert np.all(landmarks.pose_score > 0.5)
+    np.testing.assert_array_equal(instances.scores, landmarks.visibility)
+    np.testing.assert_array_equal(instances.keypoints, landmarks.landmarks[:, :, :2])
+    assert instances.boxes is not None and instances.instance_scores is not None
+    assert np.all(instances.boxes[:, :2] <= instances.keypoints.min(axis=1) + 1e-4)
+    assert np.all(instances.boxes[:, 2:] >= instances.keypoints.max(axis=1) - 1e-4)
+    names = get_skeleton("blazepose").keypoint_names
+    left_hip, left_shoulder = names.index("left_hip"), names.index("left_shoulder")
+    assert np.all(instances.keypoints[:, left_shoulder, 1] < instances.keypoints[:, left_hip, 1])
+    # Tracking path: the same people again from the ROIs of their auxiliary points.
+    again, _ = estimator.estimate(image, rois=landmarks_to_rois(landmarks.auxiliary, (image.shape[1], image.shape[0])))
+    assert len(again) == len(instances)
+    moved = np.linalg.norm(again.keypoints - instances.keypoints, axis=2)  # (N, 33)
+    assert np.all(np.median(moved, axis=1) < 0.02 * landmarks.rois.size[:, 0])
+
+
+def test_empty_frame_gives_empty_results(estimator: BlazePoseEstimator) -> None:
+    for image in (np.zeros((480, 640, 3), np.uint8), np.full((10, 10), 255, np.uint8), np.zeros((1, 1, 4), np.float32)):
+        instances, landmarks = estimator.estimate(image)
+        assert len(instances) == 0 and instances.keypoints.shape == (0, 33, 2) and instances.skeleton == "blazepose"
+        assert len(landmarks) == 0
+    assert len(landmarks_to_pose_instances(landmarks)) == 0
+    with pytest.raises(ValueError, match="min_pose_score"):
+        BlazePoseEstimator(min_pose_score=2.0)
+
+
+def test_parity_with_mediapipe_reference(shared_data: Path, estimator: BlazePoseEstimator) -> None:
+    reference = json.loads(REFERENCE_JSON.read_text())
+    assert len(reference["images"]) == 2
+    for entry in reference["images"]:
+        image = read_rgb(shared_data / entry["image"])
+        assert (image.shape[1], image.shape[0]) == (entry["width"], entry["height"])
+        expected = np.asarray(entry["landmarks"], np.float32)
+        # Same crop: posekit's landmark path on mediapipe's ROI.
+        roi = Rois(
+            center=np.asarray([entry["roi"]["center"]], np.float32),
+            size=np.asarray([entry["roi"]["size"]], np.float32),
+            rotation=np.asarray([entry["roi"]["rotation"]], np.float32),
+        )
+        same_crop = estimator.landmarker.estimate(image, roi)
+        difference = np.linalg.norm(same_crop.landmarks[0, :, :2] - expected[:, :2], axis=1)
+        assert difference.mean() < 0.05 and difference.max() < 0.25, (entry["image"], difference)
+        np.testing.assert_allclose(same_crop.landmarks[0, :, 2], expected[:, 2], atol=0.5)
+        np.testing.assert_allclose(same_crop.visibility[0], entry["visibility"], atol=2e-3)
+        np.testing.assert_allclose(same_crop.world_landmarks[0], entry["world_landmarks"], atol=2e-3)
+        # Whole pipeline: posekit's first detection gives mediapipe's ROI and landmarks.
+        detections = estimator.detector.detect(image)
+        rois = detections_to_rois(detections, (entry["width"], entry["height"]))
+        np.testing.assert_allclose(rois.center[0], entry["roi"]["center"], atol=0.01)
+        np.testing.assert_allclose(rois.size[0], entry["roi"]["size"], atol=0.01)
+        np.testing.assert_allclose(detections.scores[0], entry["detection"]["score"], atol=1e-4)
+        instances, _ = estimator.estimate(image)
+        difference = np.linalg.norm(instances.keypoints[0] - expected[:, :2], axis=1)
+        assert difference.mean() < 0.1, (entry["image"], difference)
