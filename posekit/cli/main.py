@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("posekit.cli.evaluate", "evaluate predictions (COCO AP, PCKh, MPJPE) or a trained model"),
     "train": ("posekit.cli.train", "train a model from a config file"),
     "export": ("posekit.cli.export", "export a model (ONNX)"),
+    "synth": ("posekit.cli.synth", "render a synthetic people dataset (COCO format) from motion capture"),
     "demo": ("posekit.cli.demo", "run the pose pipeline on a sample photo shipped by a dependency"),
     "info": ("posekit.cli.info", "print version, torch, device, optional backends and registered models"),
 }
