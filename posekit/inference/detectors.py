@@ -1,0 +1,164 @@
+"""Person detectors for top-down pose estimation.
+
+A :class:`PersonDetector` is anything with ``detect(image) -> PersonDetections``. Two ship here:
+
+* ``BlazePoseDetector`` (:mod:`posekit.inference.blazepose_detector`): Google's BlazePose person
+  detector; its ``boxes`` are face boxes and its four ``keypoints`` are the alignment points that
+  define the body ROI.
+* :class:`BoxFileDetector`: person boxes read from a COCO detection results file
+  (``[{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...]``), looked up by image id or
+  by file name. Its detections carry NaN alignment points, which tells pose estimators to build
+  the ROI from the box.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from posekit.inference.blazepose_detector import NUM_ALIGNMENT_POINTS, PersonDetections
+
+__all__ = ["BoxFileDetector", "PersonDetections", "PersonDetector", "box_detections", "match_file_name"]
+
+
+@runtime_checkable
+class PersonDetector(Protocol):
+    """Finds people in an image."""
+
+    def detect(self, image: np.ndarray) -> PersonDetections:
+        """Detect people in ``image`` ``(H, W, 3)`` uint8 RGB; detections sorted by decreasing score."""
+        ...
+
+
+def box_detections(boxes: np.ndarray, scores: np.ndarray, image_size: tuple[int, int]) -> PersonDetections:
+    """Detections from person boxes alone (alignment points set to NaN).
+
+    Args:
+        boxes: ``(N, 4)`` xyxy person boxes in pixels.
+        scores: ``(N,)`` detection scores.
+        image_size: ``(w, h)`` of the image.
+
+    Returns:
+        ``PersonDetections`` sorted by decreasing score.
+    """
+    box_values = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    score_values = np.asarray(scores, dtype=np.float32).reshape(-1)
+    if score_values.shape[0] != box_values.shape[0]:
+        raise ValueError(f"scores must have shape ({box_values.shape[0]},) to match boxes, got {score_values.shape}")
+    order = np.argsort(-score_values, kind="stable")
+    return PersonDetections(
+        boxes=box_values[order],
+        scores=score_values[order],
+        keypoints=np.full((box_values.shape[0], NUM_ALIGNMENT_POINTS, 2), np.nan, np.float32),
+        image_size=(int(image_size[0]), int(image_size[1])),
+    )
+
+
+def match_file_name(path: str | os.PathLike[str], ids_by_name: dict[str, Any]) -> Any:
+    """The value for the longest trailing part of ``path`` that is a key of ``ids_by_name``.
+
+    ``/data/posetrack/images/val/012834_mpii_test/000000.jpg`` matches the COCO ``file_name``
+    ``images/val/012834_mpii_test/000000.jpg`` before a bare ``000000.jpg``; ``None`` when no
+    trailing part matches.
+    """
+    parts = Path(path).as_posix().split("/")
+    for start in range(len(parts)):
+        candidate = "/".join(parts[start:])
+        if candidate in ids_by_name:
+            return ids_by_name[candidate]
+    return None
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise OSError(f"{what} not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{what} {path} is not valid JSON: {error}") from None
+
+
+class BoxFileDetector:
+    """Person boxes from a COCO detection results file.
+
+    Args:
+        path: JSON list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``; entries
+            whose ``category_id`` is not 1 (person) are ignored.
+        min_score: boxes scoring below this are ignored.
+        images_path: optional COCO JSON with an ``images`` list (``id``, ``file_name``), e.g. the
+            ground-truth annotations, to look boxes up by file name.
+
+    Raises:
+        OSError: a file is missing.
+        ValueError: a file is not in the expected format.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], min_score: float = 0.0, images_path: str | os.PathLike[str] | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.min_score = float(min_score)
+        entries = _load_json(self.path, "detections file")
+        if isinstance(entries, dict) and "annotations" in entries:
+            entries = entries["annotations"]
+        if not isinstance(entries, list):
+            raise ValueError(f"detections file {self.path} must hold a list of COCO detection results")
+        self._boxes: dict[Any, list[tuple[list[float], float]]] = defaultdict(list)
+        for position, entry in enumerate(entries):
+            if not isinstance(entry, dict) or "image_id" not in entry or "bbox" not in entry:
+                raise ValueError(f"detections file {self.path}: entry {position} needs 'image_id' and 'bbox'")
+            if int(entry.get("category_id", 1)) != 1:
+                continue
+            bbox = [float(value) for value in entry["bbox"]]
+            if len(bbox) != 4:
+                raise ValueError(f"detections file {self.path}: entry {position} bbox must be [x, y, w, h], got {bbox}")
+            score = float(entry.get("score", 1.0))
+            if score >= self.min_score:
+                self._boxes[entry["image_id"]].append((bbox, score))
+        self._ids_by_name: dict[str, Any] = {}
+        if images_path is not None:
+            images = _load_json(Path(images_path), "images file")
+            listing = images.get("images") if isinstance(images, dict) else None
+            if not isinstance(listing, list):
+                raise ValueError(f"images file {images_path} must be a COCO JSON with an 'images' list")
+            for image in listing:
+                self._ids_by_name[Path(str(image["file_name"])).as_posix()] = image["id"]
+
+    def image_id(self, key: Any) -> Any:
+        """The image id for ``key``: an image id, or a file path matched to the images file's ``file_name``
+        (longest trailing match, :func:`match_file_name`), or a COCO-style numeric file stem."""
+        if key in self._boxes:
+            return key
+        by_name = match_file_name(str(key), self._ids_by_name)
+        if by_name is not None:
+            return by_name
+        if isinstance(key, str) and key.isdigit() and int(key) in self._boxes:
+            return int(key)
+        stem = Path(str(key)).stem
+        if stem.isdigit() and int(stem) in self._boxes:  # COCO-style names: 000000000192.jpg -> 192
+            return int(stem)
+        return None
+
+    def lookup(self, key: Any, image_size: tuple[int, int]) -> PersonDetections:
+        """Detections for one image (empty when the file lists none for it).
+
+        Args:
+            key: image id or file name.
+            image_size: ``(w, h)`` of the image.
+        """
+        image_id = self.image_id(key)
+        items = self._boxes.get(image_id, []) if image_id is not None else []
+        if not items:
+            return PersonDetections.empty((int(image_size[0]), int(image_size[1])))
+        xywh = np.asarray([bbox for bbox, _ in items], dtype=np.float32)  # (N, 4)
+        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)  # xywh -> xyxy
+        return box_detections(boxes, np.asarray([score for _, score in items], np.float32), image_size)
+
+    def __contains__(self, key: Any) -> bool:
+        return self.image_id(key) is not None

@@ -1,0 +1,187 @@
+"""Pose estimation on video frames: detection, BlazePose-style ROI tracking, track ids, smoothing.
+
+Per frame, :class:`VideoPosePipeline`:
+
+1. **propagates** every track seen in the previous frame: the estimator finds the person again in
+   the region predicted from their last pose (for BlazePose, MediaPipe's tracking ROI from the
+   landmark model's auxiliary points), without running the detector;
+2. runs the **detector** when there is no live track, when a propagated person was lost in this
+   frame, or every ``redetect_every`` frames (to find people who walked in), unless
+   ``max_people`` people are already tracked; detections of people who are already tracked are
+   removed as duplicates of their propagated pose (OKS), so they never spawn a second track;
+3. **associates** the poses with tracks (:class:`~posekit.inference.tracking.PoseTracker`):
+   propagated poses keep their track id, the others are matched by Hungarian matching, new tracks
+   are born, lost tracks are kept ``max_age`` frames;
+4. **smooths** keypoints per track with the One Euro filter (optional).
+
+MediaPipe's own tracking mode re-runs detection only when its single tracked person is lost; with
+several people posekit also re-detects periodically (``redetect_every``; 10 by default, see
+``benchmarks/bench_predict_video.py`` for the cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from posekit.inference.detectors import box_detections
+from posekit.inference.image import to_rgb_uint8
+from posekit.inference.pipeline import TopDownPipeline, TrackingPoseEstimator, clip_to_image, keypoint_boxes
+from posekit.inference.smoothing import PoseSmoother
+from posekit.inference.tracking import PoseTracker
+from posekit.structures import PoseInstances
+
+__all__ = ["VideoPosePipeline"]
+
+
+class VideoPosePipeline:
+    """Track the poses of the people in consecutive video frames.
+
+    Args:
+        pipeline: the per-image top-down pipeline (detector, estimator, ``min_score``, ``max_people``).
+        tracker: track-id assignment (default ``PoseTracker()``).
+        smoother: per-track keypoint smoothing, or ``None`` for raw keypoints.
+        redetect_every: run the detector at least every this many frames while fewer than
+            ``max_people`` are tracked (``None``: only when no one is tracked or someone is lost).
+        box_margin: for estimators that cannot propagate by themselves, the previous pose's box is
+            enlarged by this factor to form the next frame's detection.
+
+    Attributes:
+        detector_runs: frames on which the detector ran.
+        estimator_runs: poses estimated (one landmark-model run each for BlazePose).
+    """
+
+    def __init__(
+        self,
+        pipeline: TopDownPipeline,
+        tracker: PoseTracker | None = None,
+        smoother: PoseSmoother | None = None,
+        redetect_every: int | None = 10,
+        box_margin: float = 1.2,
+    ) -> None:
+        if redetect_every is not None and redetect_every < 1:
+            raise ValueError(f"redetect_every must be >= 1 or None, got {redetect_every}")
+        self.pipeline = pipeline
+        self.tracker = tracker if tracker is not None else PoseTracker()
+        self.smoother = smoother
+        self.redetect_every = redetect_every
+        self.box_margin = float(box_margin)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new video: forget tracks, states and filters."""
+        self.tracker.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
+        self._states: dict[int, np.ndarray] = {}
+        self._last_detection: int | None = None
+        self._last_frame: int | None = None
+        self.detector_runs = 0
+        self.estimator_runs = 0
+
+    def _propagate(
+        self, image: np.ndarray, track_ids: list[int]
+    ) -> tuple[PoseInstances | None, list[int], list[np.ndarray | None]]:
+        estimator = self.pipeline.estimator
+        if not track_ids:
+            return None, [], []
+        self.estimator_runs += len(track_ids)
+        if isinstance(estimator, TrackingPoseEstimator):
+            states = [self._states[track_id] for track_id in track_ids]
+            instances, new_states = estimator.propagate(image, states)
+            return instances, list(track_ids), list(new_states)
+        # Generic estimators: the previous pose's box, enlarged, is this frame's detection.
+        tracks = [self.tracker.tracks[track_id] for track_id in track_ids]
+        boxes = np.stack([track.box for track in tracks]).astype(np.float64)  # (M, 4)
+        center = (boxes[:, :2] + boxes[:, 2:]) / 2
+        half = (boxes[:, 2:] - boxes[:, :2]) / 2 * self.box_margin
+        height, width = image.shape[:2]
+        enlarged = clip_to_image(np.concatenate([center - half, center + half], axis=1), (width, height))
+        scores = np.array([track.score for track in tracks], np.float32)
+        instances = estimator.estimate(image, box_detections(enlarged, scores, (width, height)))
+        # Without a one-to-one guarantee, generic poses are associated by matching, not by hint.
+        return instances, [-1] * len(instances), [None] * len(instances)
+
+    def __call__(self, image: np.ndarray, frame_index: int, timestamp: float) -> PoseInstances:
+        """Poses of one frame with ``track_ids``, sorted by decreasing instance score.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB frame.
+            frame_index: index of the frame; must increase (a smaller index restarts tracking).
+            timestamp: time of the frame in seconds (for smoothing).
+        """
+        image = to_rgb_uint8(image)
+        if self._last_frame is not None and frame_index <= self._last_frame:
+            self.reset()
+        self._last_frame = frame_index
+        live = [track.track_id for track in self.tracker.live_tracks(frame_index) if track.track_id in self._states]
+        if not isinstance(self.pipeline.estimator, TrackingPoseEstimator):
+            live = [track.track_id for track in self.tracker.live_tracks(frame_index)]
+        parts: list[PoseInstances] = []
+        hints: list[int] = []
+        states: list[np.ndarray | None] = []
+        propagated, propagated_hints, propagated_states = self._propagate(image, live)
+        lost = False
+        if propagated is not None:
+            parts.append(propagated)
+            hints += propagated_hints
+            states += propagated_states
+            scores = propagated.instance_scores
+            lost = scores is not None and bool(np.any(scores < self.pipeline.min_score))
+        tracked_enough = self.pipeline.max_people is not None and len(live) - int(lost) >= self.pipeline.max_people
+        due = self.redetect_every is not None and (
+            self._last_detection is None or frame_index - self._last_detection >= self.redetect_every
+        )
+        if not live or lost or (due and not tracked_enough):
+            self.detector_runs += 1
+            self._last_detection = frame_index
+            detections = self.pipeline.detector.detect(image)
+            self.estimator_runs += len(detections)
+            estimator = self.pipeline.estimator
+            if isinstance(estimator, TrackingPoseEstimator):
+                found, found_states = estimator.estimate_with_state(image, detections)
+                states += list(found_states)
+            else:
+                found = estimator.estimate(image, detections)
+                states += [None] * len(found)
+            parts.append(found)
+            hints += [-1] * len(found)
+        instances = PoseInstances.cat(parts)  # never empty: propagation or detection ran
+        if len(instances) == 0:
+            self.tracker.update(frame_index, np.zeros((0, 4)), np.zeros((0, instances.num_keypoints, 2)), np.zeros(0))
+            self._states = {}
+            return PoseInstances(
+                keypoints=instances.keypoints,
+                scores=instances.scores,
+                skeleton=instances.skeleton,
+                boxes=np.zeros((0, 4), np.float32),
+                instance_scores=np.zeros(0, np.float32),
+                track_ids=np.zeros(0, np.int64),
+            )
+        hint_array = np.asarray(hints, np.int64)
+        keep = self.pipeline.select(instances, priority=(hint_array >= 0).astype(np.float64))
+        instances = instances[keep]
+        hint_array = hint_array[keep]
+        kept_states = [states[index] for index in keep.tolist()]
+        boxes = instances.boxes if instances.boxes is not None else keypoint_boxes(instances.keypoints)
+        scores = instances.instance_scores if instances.instance_scores is not None else instances.scores.mean(1)
+        track_ids = self.tracker.update(frame_index, boxes, instances.keypoints, scores, hint_array)
+        pairs = zip(track_ids.tolist(), kept_states, strict=True)
+        self._states = {int(track_id): state for track_id, state in pairs if state is not None}
+        keypoints = instances.keypoints
+        if self.smoother is not None:
+            keypoints = self.smoother(keypoints, track_ids, timestamp)
+        return PoseInstances(
+            keypoints=keypoints,
+            scores=instances.scores,
+            skeleton=instances.skeleton,
+            boxes=boxes,
+            instance_scores=scores,
+            track_ids=track_ids,
+        )
+
+    def run(self, frames: Sequence[tuple[int, float, np.ndarray]]) -> list[PoseInstances]:
+        """Process a whole list of ``(index, timestamp, image)`` frames from a fresh start."""
+        self.reset()
+        return [self(image, index, timestamp) for index, timestamp, image in frames]

@@ -1,0 +1,135 @@
+"""Top-down pipeline, box-file detector and video tracking on real sample images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posekit.inference.blazepose_detector import PersonDetections
+from posekit.inference.detectors import BoxFileDetector, box_detections
+from posekit.inference.pipeline import TopDownPipeline, box_rois, build_blazepose_pipeline
+from posekit.inference.video import VideoPosePipeline
+from posekit.io.images import read_image
+from posekit.structures import PoseInstances
+
+
+@pytest.fixture(scope="module")
+def blazepose() -> TopDownPipeline:
+    return build_blazepose_pipeline(min_score=0.3)
+
+
+def test_real_image_gives_people_in_image_coordinates_sorted_by_score(
+    shared_data: Path, blazepose: TopDownPipeline
+) -> None:
+    image = read_image(shared_data / "coco_val2014_images" / "COCO_val2014_000000000241.jpg")
+    instances = blazepose(image)
+    assert instances.skeleton == "blazepose" and len(instances) >= 2
+    assert instances.instance_scores is not None and instances.boxes is not None
+    assert np.all(np.diff(instances.instance_scores) <= 0)
+    height, width = image.shape[:2]
+    confident = instances.scores > 0.5
+    xy = instances.keypoints[confident]
+    assert np.all((xy[:, 0] > -0.05 * width) & (xy[:, 0] < 1.05 * width) & (xy[:, 1] < 1.05 * height))
+    coco = instances.convert("coco")
+    # Every person is upright: nose above hips above ankles.
+    assert np.all(coco.keypoints[:, 0, 1] < coco.keypoints[:, 11, 1])
+    assert np.all(coco.keypoints[:, 11, 1] < coco.keypoints[:, 15, 1])
+    # Each box lies within the image.
+    assert np.all(instances.boxes >= 0) and np.all(instances.boxes[:, 2] <= width)
+
+
+def test_box_file_detector_by_id_and_file_name(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "crowdpose"
+    detector = BoxFileDetector(folder / "test_crowdpose_det_AP_40.json", images_path=folder / "test_crowdpose.json")
+    entries = json.loads((folder / "test_crowdpose_det_AP_40.json").read_text())
+    expected = [entry for entry in entries if entry["image_id"] == 106848]
+    by_id = detector.lookup(106848, (640, 425))
+    by_name = detector.lookup("some/folder/106848.jpg", (640, 425))
+    assert len(by_id) == len(expected) == len(by_name)
+    best = max(expected, key=lambda entry: entry["score"])
+    x, y, w, h = best["bbox"]
+    np.testing.assert_allclose(by_id.boxes[0], [x, y, x + w, y + h], rtol=1e-6)
+    assert np.all(np.diff(by_id.scores) <= 0) and np.isnan(by_id.keypoints).all()
+    assert len(detector.lookup("unknown.jpg", (10, 10))) == 0
+    strict = BoxFileDetector(folder / "test_crowdpose_det_AP_40.json", min_score=0.9999)
+    assert len(strict.lookup(106848, (640, 425))) == sum(entry["score"] >= 0.9999 for entry in expected)
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"bbox": [1, 2, 3, 4]}]')
+    with pytest.raises(ValueError, match="entry 0 needs 'image_id'"):
+        BoxFileDetector(bad)
+
+
+def test_boxes_from_a_file_drive_blazepose(shared_data: Path, blazepose: TopDownPipeline) -> None:
+    folder = shared_data / "crowdpose"
+    detector = BoxFileDetector(folder / "test_crowdpose_det_AP_40.json", min_score=0.5)
+    image = read_image(folder / "106848.jpg")
+    detections = detector.lookup(106848, (image.shape[1], image.shape[0]))
+    instances = blazepose(image, detections=detections)
+    assert len(instances) >= 1
+    # Each pose's hips lie inside one of the given boxes.
+    hips = instances.convert("coco").keypoints[:, 11:13].mean(axis=1)
+    boxes = detections.boxes
+    inside = (hips[:, None, 0] >= boxes[None, :, 0]) & (hips[:, None, 0] <= boxes[None, :, 2])
+    inside &= (hips[:, None, 1] >= boxes[None, :, 1]) & (hips[:, None, 1] <= boxes[None, :, 3])
+    assert inside.any(axis=1).all()
+
+
+def test_box_rois_are_upright_squares_around_the_box() -> None:
+    rois = box_rois(np.array([[10.0, 20.0, 50.0, 120.0]]))
+    np.testing.assert_allclose(rois.center, [[30.0, 70.0]])
+    np.testing.assert_allclose(rois.size, [[125.0, 125.0]])
+    assert rois.rotation.tolist() == [0.0]
+
+
+class _FixedDetector:
+    def detect(self, image: np.ndarray) -> PersonDetections:
+        boxes = np.array([[0, 0, 10, 10], [50, 0, 60, 10], [51, 0, 61, 10], [90, 0, 99, 10]], np.float32)
+        return box_detections(boxes, np.array([0.9, 0.8, 0.7, 0.6]), (100, 20))
+
+
+class _BoxCornerEstimator:
+    """A stand-in single-person model: a 17-keypoint 'pose' spread over each box, score = detection score."""
+
+    def estimate(self, image: np.ndarray, detections: PersonDetections) -> PoseInstances:
+        count = len(detections)
+        fractions = np.linspace(0.0, 1.0, 17)[None, :, None]  # (1, 17, 1)
+        low, high = detections.boxes[:, None, :2], detections.boxes[:, None, 2:]  # (N, 1, 2)
+        points = low + fractions * (high - low)  # (N, 17, 2)
+        return PoseInstances(
+            keypoints=points,
+            scores=np.ones((count, 17), np.float32),
+            skeleton="coco",
+            boxes=detections.boxes,
+            instance_scores=detections.scores[::-1].copy(),  # reversed on purpose: the pipeline sorts
+        )
+
+
+def test_top_down_pipeline_filters_sorts_deduplicates_and_caps() -> None:
+    image = np.zeros((20, 100, 3), np.uint8)
+    pipeline = TopDownPipeline(_FixedDetector(), _BoxCornerEstimator(), min_score=0.65)
+    instances = pipeline(image)
+    # Scores after the estimator: [0.6, 0.7, 0.8, 0.9]; 0.6 is dropped, boxes 1 and 2 are one person.
+    assert instances.instance_scores is not None
+    np.testing.assert_allclose(instances.instance_scores, [0.9, 0.8])
+    np.testing.assert_allclose(instances.boxes[:, 0], [90, 51])
+    capped = TopDownPipeline(_FixedDetector(), _BoxCornerEstimator(), max_people=1, min_score=0.0)(image)
+    assert len(capped) == 1
+    with pytest.raises(ValueError, match="max_people"):
+        TopDownPipeline(_FixedDetector(), _BoxCornerEstimator(), max_people=0)
+
+
+def test_video_pipeline_keeps_ids_and_skips_the_detector_while_tracking(
+    shared_data: Path, blazepose: TopDownPipeline
+) -> None:
+    clip = sorted((shared_data / "posetrack18" / "videos" / "000001_mpiinew_test").glob("*.jpg"))
+    video = VideoPosePipeline(blazepose, redetect_every=100)
+    results = [video(read_image(path), index, index / 25.0) for index, path in enumerate(clip)]
+    assert len(results[0]) >= 1
+    first_ids = set(results[0].track_ids.tolist())
+    for instances in results[1:]:
+        assert instances.track_ids is not None and set(instances.track_ids.tolist()) <= first_ids | {max(first_ids) + 1}
+    assert first_ids <= set(results[-1].track_ids.tolist())
+    assert video.detector_runs < len(clip)
