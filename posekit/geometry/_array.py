@@ -7,11 +7,35 @@ function that uses it once per kind. Private to :mod:`posekit.geometry`.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
+else:
+
+    class _NeverATensor:
+        """Stands in for ``torch.Tensor`` while torch is not imported: nothing is an instance."""
+
+    class _LazyTorch:
+        """``torch``, imported on first real use.
+
+        ``posekit.geometry`` serves numpy-only callers (the image and video CLI) that should not pay
+        torch's import time. Until some other code has imported torch no value can be a tensor, so
+        ``torch.Tensor`` checks answer without importing it; any other attribute imports torch.
+        """
+
+        def __getattr__(self, name: str) -> Any:
+            module = sys.modules.get("torch")
+            if name == "Tensor" and module is None:
+                return _NeverATensor
+            return getattr(module if module is not None else importlib.import_module("torch"), name)
+
+    torch = _LazyTorch()
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
