@@ -1,1 +1,34 @@
-"""Inference: detectors, top-down pipeline, tracking, smoothing, video."""
+"""Inference: detectors, top-down pipeline, tracking, smoothing, video, 3D lifting.
+
+Names are imported lazily (PEP 562) so that ``import posekit.inference`` stays cheap and the
+numpy-only 2D pipeline never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "BlazePoseDetector": "posekit.inference.blazepose_detector",
+    "BlazePoseLandmarker": "posekit.inference.blazepose_landmarks",
+    "BlazePoseEstimator": "posekit.inference.blazepose",
+    "TopDownPipeline": "posekit.inference.pipeline",
+    "build_blazepose_pipeline": "posekit.inference.pipeline",
+    "BoxFileDetector": "posekit.inference.detectors",
+    "PoseTracker": "posekit.inference.tracking",
+    "OneEuroFilter": "posekit.inference.smoothing",
+    "Lifter": "posekit.inference.lifting",
+    "load_lifter": "posekit.inference.lifting",
+    "lift_sequence": "posekit.inference.lifting",
+    "fold_batchnorm": "posekit.inference.lifting",
+    "FoldedTemporalModel": "posekit.inference.lifting",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'posekit.inference' has no attribute {name!r}")

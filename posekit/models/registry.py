@@ -21,7 +21,9 @@ F = TypeVar("F", bound=ModelBuilder)
 _REGISTRY: dict[str, ModelBuilder] = {}
 
 # Modules whose import registers models. Each later capability adds its module here.
-_MODEL_MODULES: tuple[str, ...] = ()
+_MODEL_MODULES: tuple[str, ...] = (
+    "posekit.models.lift3d.videopose3d",
+)
 
 
 @dataclass(frozen=True)
