@@ -15,6 +15,30 @@ Outputs, in ``--out`` (default ``runs/predict``), all written atomically:
   is its own COCO image); with ``--images-json`` the images listed there keep their own ids.
 * ``vis/<name>.jpg`` for images and ``vis/<name>.mp4`` for videos (unless ``--no-vis``).
 
+With ``--lift`` every person is also lifted to 3D (VideoPose3D, Human3.6M-17;
+:mod:`posekit.inference.lift_pipeline`): from the BlazePose keypoints converted by joint name,
+one track per ``track_id`` (each person of an image is a one-frame track), missing keypoints and
+frames interpolated, with the shipped default lifter or ``--lifter PATH``. Then:
+
+* every entry of ``predictions.json`` gains ``keypoints_3d`` (flat ``x, y, z`` of the 17
+  Human3.6M joints, metres, camera frame: x right, y down, z forward; root-relative: the pelvis
+  is at 0) and ``trajectory`` (``x, y, z`` of the pelvis in camera space, metres);
+* ``poses3d.npz`` holds per-track arrays (layout in
+  :func:`posekit.inference.lift_pipeline.save_poses3d_npz`: ``skeleton="h36m"``, ``file_names``,
+  ``track_ids``, ``track_files``, ``track_keys``, and ``track_<key>_frames``,
+  ``track_<key>_keypoints_3d``, ``track_<key>_trajectory``, ``track_<key>_keypoints_2d``,
+  ``track_<key>_interpolated``; ``<key>`` is the track id when one input was lifted, else
+  ``<file index>_<track id>``; image people get ids 0, 1, ... in entry order);
+* ``vis/<name>_3d.mp4`` (videos) or ``vis/<name>_3d.jpg`` (images): the 2D overlay beside a
+  rotating 3D view (unless ``--no-vis``); ``--gif`` adds ``vis/<name>_3d.gif`` (downscaled);
+* ``--bvh`` writes ``bvh/<name>_track<id>.bvh`` per video track (:mod:`posekit.io.bvh`).
+
+``--causal`` lifts while the video is read (:class:`posekit.inference.streaming.StreamingLifter`):
+each frame's 3D pose is computed when its 2D pose arrives, from past frames only, with a causal
+lifter; a non-causal lifter (the default one) then lags ``(receptive_field - 1) / 2`` frames, which
+a note on stderr states. Without ``--causal`` whole tracks are lifted once the video is read
+(centred windows, missing values interpolated from both sides).
+
 Exit status: 0 when every input was processed, 1 when some inputs failed (results for the others
 are still written), 2 for bad options. A video that ends before its header's frame count gives a
 warning and keeps the frames that were read.
@@ -94,6 +118,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for the models (default: the number of cores, at most 4)"
     )
+    lift = parser.add_argument_group("3D (VideoPose3D lifting)")
+    lift.add_argument(
+        "--lift",
+        action="store_true",
+        help="also lift every person to 3D (Human3.6M-17): entries gain keypoints_3d (flat x, y, z in metres, camera "
+        "frame, root-relative) and trajectory (pelvis x, y, z in camera space); OUT/poses3d.npz holds per-track "
+        "arrays; overlays add vis/<name>_3d.mp4 (2D overlay beside a rotating 3D view). The lifter runs on "
+        "--threads PyTorch threads (default 1)",
+    )
+    lift.add_argument(
+        "--lifter",
+        default=None,
+        metavar="PATH",
+        help="VideoPose3D checkpoint for --lift (official .bin or posekit; Human3.6M-17 in and out; default: the "
+        "lifter shipped with posekit)",
+    )
+    lift.add_argument(
+        "--causal",
+        action="store_true",
+        help="lift frame by frame as the video is read, from past frames only (with a causal lifter; a non-causal "
+        "one lags (receptive field - 1) / 2 frames)",
+    )
+    lift.add_argument("--gif", action="store_true", help="with --lift: also write vis/<name>_3d.gif (downscaled)")
+    lift.add_argument(
+        "--bvh", action="store_true", help="with --lift: write OUT/bvh/<name>_track<id>.bvh per video track"
+    )
+    lift.add_argument(
+        "--focal",
+        type=float,
+        default=None,
+        metavar="PIXELS",
+        help="focal length for placing people in depth when the lifter has no trajectory model (default: 1.15 x "
+        "the image width)",
+    )
+    lift.add_argument("--no-flip-test", action="store_true", help="with --lift: no horizontal-flip test-time averaging")
     return parser
 
 
@@ -161,6 +220,9 @@ class _Run:
     videos_done: int = 0
     frames_done: int = 0
     people: int = 0
+    lifter: Any = None
+    lifted: list[tuple[str, Any]] = field(default_factory=list)
+    bvh_names: set[str] = field(default_factory=set)
 
     def take_image_id(self, file_name: str | None) -> int:
         from posekit.inference.detectors import match_file_name
@@ -191,12 +253,24 @@ def _process_image(run: _Run, item: _Input) -> None:
     instances = run.pipeline(image, detections=run.detections_for(item.path, (width, height)))
     image_id = run.take_image_id(str(item.path))
     converted = run.convert(instances)
-    run.results += converted.to_coco_results(image_id, extra={"file_name": str(item.path)})
+    entries = converted.to_coco_results(image_id, extra={"file_name": str(item.path)})
+    lifted = _lift_image(run, instances, entries, (width, height)) if run.lifter is not None else None
+    run.results += entries
     run.images_done += 1
     run.people += len(instances)
     if not run.args.no_vis:
         name = _unique_name(item.path.stem, ".jpg", run.vis_names)
         write_image(run.out / "vis" / name, draw_poses(image, converted))
+        if lifted is not None:
+            from posekit.viz.plot3d import SkeletonView3D, absolute_poses_by_frame, render_lift_frame
+
+            by_frame = absolute_poses_by_frame(lifted)
+            track_ids, poses = by_frame.get(0, (None, None))
+            view = SkeletonView3D.fit(poses if poses is not None else np.zeros((0, 3)), (height, height))
+            composed = render_lift_frame(image, converted, view, poses, track_ids, 0)
+            write_image(run.out / "vis" / _unique_name(f"{item.path.stem}_3d", ".jpg", run.vis_names), composed)
+    if lifted is not None:
+        run.lifted += [(str(item.path), sequence) for sequence in lifted]
 
 
 def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
@@ -214,6 +288,7 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
     )
     results: list[dict[str, Any]] = []
     people = 0
+    lift = _VideoLift(run, warn) if run.lifter is not None else None
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(item.path))
         writer = None
@@ -230,8 +305,11 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
             converted = run.convert(instances)
             image_id = run.take_image_id(None)
             extra = {"file_name": str(item.path), "frame": frame.index, "timestamp": round(frame.timestamp, 6)}
-            results += converted.to_coco_results(image_id, extra=extra)
+            entries = converted.to_coco_results(image_id, extra=extra)
+            results += entries
             people += len(instances)
+            if lift is not None:
+                lift.add(frame.index, frame.timestamp, instances, converted, entries, reader.size)
             if writer is not None:
                 if (frame.image.shape[1], frame.image.shape[0]) != writer.size:
                     new_size = f"{frame.image.shape[1]}x{frame.image.shape[0]}"
@@ -240,7 +318,12 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
             progress.update(1)
         if reader.stop_reason is not None:
             warn.append(f"{PROG}: warning: {item.path}: {reader.stop_reason}; kept the frames read")
-        run.frames_done += reader.frames_read
+        frames_read = reader.frames_read
+        fps = reader.fps
+    lifted = lift.finish(item, fps) if lift is not None else None
+    run.frames_done += frames_read
+    if lifted is not None:
+        run.lifted += [(str(item.path), sequence) for sequence in lifted]
     run.results += results
     run.people += people
     run.videos_done += 1
@@ -267,6 +350,19 @@ def main(argv: Sequence[str]) -> int:
         raise ValueError(f"--max-people must be >= 1, got {args.max_people}")
     if args.redetect_every < 1:
         raise ValueError(f"--redetect-every must be >= 1, got {args.redetect_every}")
+    if not args.lift:
+        for flag, value in (
+            ("--lifter", args.lifter),
+            ("--causal", args.causal),
+            ("--gif", args.gif),
+            ("--bvh", args.bvh),
+            ("--focal", args.focal),
+            ("--no-flip-test", args.no_flip_test),
+        ):
+            if value:
+                raise ValueError(f"{flag} needs --lift")
+    if args.focal is not None and not (np.isfinite(args.focal) and args.focal > 0):
+        raise ValueError(f"--focal must be a positive number of pixels, got {args.focal}")
     from posekit.skeletons import get_skeleton
 
     args.skeleton = get_skeleton(args.skeleton).name  # unknown names: ValueError -> exit 2
@@ -288,6 +384,8 @@ def main(argv: Sequence[str]) -> int:
         pipeline(np.zeros((8, 8, 3), np.uint8))  # first run: the TFLite runtime prints its banner here
     out = Path(args.out)
     run = _Run(args, out, pipeline, box_file, image_ids, next_id=max(image_ids.values(), default=0) + 1)
+    if args.lift:
+        run.lifter = _load_lifter(args.lifter, args.threads)
     for line in notes:
         print(line, file=sys.stderr)
     failed = len(errors)
@@ -319,6 +417,10 @@ def main(argv: Sequence[str]) -> int:
 
     from posekit.io.atomic import atomic_write_json
 
+    if args.lift:
+        from posekit.inference.lift_pipeline import save_poses3d_npz
+
+        save_poses3d_npz(out / "poses3d.npz", run.lifted)
     predictions = atomic_write_json(out / "predictions.json", run.results)
     parts = [f"{run.images_done} image(s)"]
     if run.videos_done:
@@ -326,6 +428,7 @@ def main(argv: Sequence[str]) -> int:
     summary = (
         f"summary: {', '.join(parts)}, {run.people} people in {elapsed:.1f} s; results in {predictions}"
         + ("" if args.no_vis else f", overlays in {out / 'vis'}")
+        + (f"; 3D: {len(run.lifted)} track(s) in {out / 'poses3d.npz'}" if args.lift else "")
         + (f"; {failed} input(s) failed" if failed else "")
     )
     print(summary)
@@ -343,3 +446,211 @@ def _process_unknown(run: _Run, item: _Input, warn: list[str]) -> None:
         _process_video(run, item, warn)
     except ValueError:
         raise ValueError(f"{item.path}: not an image or video file that OpenCV or PyAV can read") from None
+
+
+# ------------------------------------------------------------------------------------------ 3D
+def _load_lifter(path: str | None, threads: int | None) -> Any:
+    """The lifter for ``--lift``: a checkpoint, or the shipped default (errors -> exit 2).
+
+    PyTorch runs the lifter on ``--threads`` threads, 1 by default: its convolutions are small
+    (one frame's window per call when streaming), and on a loaded 2-core machine handing them to
+    a second OpenMP thread made each call about 45 times slower (``benchmarks/bench_predict_lift.py``).
+    """
+    import torch
+
+    from posekit.inference.lift_pipeline import check_lifter
+
+    torch.set_num_threads(threads if threads is not None else 1)
+    from posekit.inference.lifting import load_lifter
+
+    if path is None:
+        from posekit.inference.default_lifter import load_default_lifter
+
+        lifter = load_default_lifter()
+    else:
+        lifter = load_lifter(path)
+    check_lifter(lifter)
+    return lifter
+
+
+def _entry_3d(sequence: Any, row: int) -> dict[str, list[float]]:
+    """``keypoints_3d`` (flat x, y, z, 0.1 mm) and ``trajectory`` of one lifted frame."""
+    return {
+        # (17, 3) -> (51,)
+        "keypoints_3d": [round(float(value), 4) for value in sequence.keypoints_3d[row].reshape(-1)],
+        "trajectory": [round(float(value), 4) for value in sequence.trajectory[row]],
+    }
+
+
+def _lift_image(run: _Run, instances: Any, entries: list[dict[str, Any]], size: tuple[int, int]) -> list[Any]:
+    """Lift each person of an image as a one-frame track (id = position); fill ``entries`` in place."""
+    from posekit.inference.lift_pipeline import lift_tracks
+    from posekit.structures import PoseSequence
+
+    sequences = [
+        PoseSequence(
+            frames=np.zeros(1, np.int64),
+            keypoints=instances.keypoints[row : row + 1],
+            scores=instances.scores[row : row + 1],
+            skeleton=instances.skeleton,
+            track_id=row,
+        )
+        for row in range(len(instances))
+    ]
+    lifted = lift_tracks(sequences, run.lifter, size, flip_test=not run.args.no_flip_test, focal_length=run.args.focal)
+    for row, sequence in enumerate(lifted):
+        entries[row].update(_entry_3d(sequence, 0))
+    return lifted
+
+
+class _VideoLift:
+    """3D for one video: collect (or stream) per-track poses, then fill entries and write files."""
+
+    def __init__(self, run: _Run, warn: list[str]) -> None:
+        from posekit.inference.lift_pipeline import TrackCollector
+
+        self.run = run
+        self.warn = warn
+        self.collector = TrackCollector()
+        self.streamer: Any = None
+        self.streamed: list[Any] = []
+        self.entries: dict[tuple[int, int], dict[str, Any]] = {}
+        self.frames_2d: dict[int, Any] = {}
+        self.size: tuple[int, int] | None = None
+
+    def add(
+        self,
+        frame_index: int,
+        timestamp: float,
+        instances: Any,
+        converted: Any,
+        entries: list[dict[str, Any]],
+        size: tuple[int, int],
+    ) -> None:
+        """One frame: its tracked BlazePose instances, their converted form and results entries."""
+        self.size = size
+        for entry in entries:
+            self.entries[(int(entry.get("track_id", -1)), frame_index)] = entry
+        if not (self.run.args.no_vis and not self.run.args.gif):
+            self.frames_2d[frame_index] = converted
+        if not self.run.args.causal:
+            self.collector.add(frame_index, instances, timestamp)
+            return
+        if self.streamer is None:
+            from posekit.inference.streaming import StreamingLifter
+
+            self.streamer = StreamingLifter(
+                self.run.lifter,
+                size,
+                flip_test=not self.run.args.no_flip_test,
+                allow_delay=True,
+                focal_length=self.run.args.focal,
+            )
+            if self.streamer.latency:
+                self.warn.append(
+                    f"{PROG}: note: the lifter is not causal (receptive field {self.streamer.receptive_field}); "
+                    f"--causal 3D poses lag {self.streamer.latency} frames"
+                )
+        self.streamed += self.streamer.update(frame_index, instances)
+
+    def _sequences(self) -> list[Any]:
+        from posekit.inference.lift_pipeline import lift_tracks
+        from posekit.structures import PoseSequence
+
+        assert self.size is not None
+        if not self.run.args.causal:
+            lifter = self.run.lifter.folded()  # BatchNorm folded: same outputs, faster
+            lifted = []
+            for sequence in self.collector.sequences():
+                try:
+                    lifted += lift_tracks(
+                        [sequence],
+                        lifter,
+                        self.size,
+                        flip_test=not self.run.args.no_flip_test,
+                        focal_length=self.run.args.focal,
+                    )
+                except ValueError as error:  # a track without any usable keypoint: skip it, say so
+                    self.warn.append(f"{PROG}: warning: no 3D for {error}")
+            return lifted
+        if self.streamer is not None:
+            self.streamed += self.streamer.flush()
+        by_track: dict[int, list[Any]] = {}
+        for pose in self.streamed:
+            by_track.setdefault(pose.track_id, []).append(pose)
+        sequences = []
+        for track_id in sorted(by_track):
+            poses = sorted(by_track[track_id], key=lambda pose: pose.frame)
+            sequences.append(
+                PoseSequence(
+                    frames=np.array([pose.frame for pose in poses], np.int64),
+                    keypoints=np.stack([pose.keypoints_2d for pose in poses]),
+                    scores=np.stack([np.where(pose.interpolated, 0.0, 1.0) for pose in poses]).astype(np.float32),
+                    skeleton="h36m",
+                    track_id=track_id,
+                    keypoints_3d=np.stack([pose.keypoints_3d for pose in poses]),
+                    skeleton_3d="h36m",
+                    trajectory=np.stack([pose.trajectory for pose in poses]),
+                )
+            )
+        return sequences
+
+    def finish(self, item: _Input, fps: float) -> list[Any]:
+        """Lift (batch mode), fill the entries, write the 3D overlay video/GIF and BVH files."""
+        if self.size is None:
+            return []
+        lifted = self._sequences()
+        for sequence in lifted:
+            for row, frame in enumerate(sequence.frames.tolist()):
+                entry = self.entries.get((sequence.track_id, int(frame)))
+                if entry is not None:
+                    entry.update(_entry_3d(sequence, row))
+        args = self.run.args
+        if lifted and (not args.no_vis or args.gif):
+            self._render(item, lifted, fps)
+        if args.bvh:
+            from posekit.io.bvh import write_bvh
+
+            stem = _unique_name(item.path.stem, "", self.run.bvh_names)
+            for sequence in lifted:
+                write_bvh(
+                    self.run.out / "bvh" / f"{stem}_track{sequence.track_id}.bvh",
+                    sequence.keypoints_3d,
+                    fps,
+                    trajectory=sequence.trajectory,
+                )
+        return lifted
+
+    def _render(self, item: _Input, lifted: list[Any], fps: float) -> None:
+        """Second pass over the video: 2D overlay beside the rotating 3D view (MP4 and/or GIF)."""
+        from posekit.io.video import VideoReader
+        from posekit.viz.plot3d import LiftVideoWriter, SkeletonView3D, absolute_poses_by_frame, render_lift_frame
+
+        assert self.size is not None
+        width, height = self.size
+        by_frame = absolute_poses_by_frame(lifted)
+        everything = np.concatenate([poses.reshape(-1, 3) for _, poses in by_frame.values()])
+        num_frames = max(by_frame) + 1
+        view = SkeletonView3D.fit(everything, (height, height), rotation_per_frame=360.0 / max(num_frames, 360))
+        args = self.run.args
+        video_path = (
+            None
+            if args.no_vis
+            else self.run.out / "vis" / _unique_name(f"{item.path.stem}_3d", ".mp4", self.run.vis_names)
+        )
+        gif_path = (
+            None
+            if not args.gif
+            else self.run.out / "vis" / _unique_name(f"{item.path.stem}_3d", ".gif", self.run.vis_names)
+        )
+        with contextlib.ExitStack() as stack:
+            reader = stack.enter_context(VideoReader(item.path))
+            writer = stack.enter_context(LiftVideoWriter(video_path, gif_path, fps, (width + height, height)))
+            for frame in reader:
+                if (frame.image.shape[1], frame.image.shape[0]) != (width, height):
+                    break
+                track_ids, poses = by_frame.get(frame.index, (None, None))
+                composed = render_lift_frame(
+                    frame.image, self.frames_2d.get(frame.index), view, poses, track_ids, frame.index
+                )
+                writer.write(composed)
