@@ -33,7 +33,6 @@ from pathlib import Path
 
 import torch
 
-from posekit.inference.topdown_model import import_pose2d_models
 from posekit.io.onnx_export import export_pose2d_onnx
 from posekit.models.pose2d.base import Pose2DModel
 from posekit.models.registry import get_model, list_models
@@ -56,7 +55,6 @@ POSE2D_PREFIXES = ("simplebaseline_", "hrnet_", "hourglass_", "cpm_", "deeppose_
 
 
 def pick_models(spec: str) -> list[str]:
-    import_pose2d_models()
     if spec == "default":
         return list(DEFAULT_MODELS)
     if spec == "all":

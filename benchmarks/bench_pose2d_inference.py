@@ -28,7 +28,6 @@ import time
 
 import torch
 
-from posekit.inference.topdown_model import import_pose2d_models
 from posekit.models.pose2d.base import Pose2DModel
 from posekit.models.registry import get_model, list_models
 
@@ -68,7 +67,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    import_pose2d_models()
     names = (
         [name for name in list_models() if name.startswith(POSE2D_PREFIXES)]
         if args.models == "all"

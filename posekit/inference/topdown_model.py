@@ -31,7 +31,6 @@ Keypoints are in image pixels with the top-left pixel centre at ``(0, 0)``; imag
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +55,6 @@ from posekit.structures import PoseInstances
 __all__ = [
     "BOX_PADDING",
     "KEYPOINT_SCORE_THRESHOLD",
-    "POSE2D_MODULES",
     "Codec",
     "ModelMetadata",
     "ModelPoseEstimator",
@@ -65,7 +63,6 @@ __all__ = [
     "default_skeleton_name",
     "detection_person_boxes",
     "flip_coordinates",
-    "import_pose2d_models",
     "load_pose2d_model",
     "read_model_metadata",
     "rescore_instances",
@@ -77,25 +74,8 @@ Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
 BOX_PADDING = 1.25
 # HRNet's ``in_vis_thre``: keypoints scoring above it count in the rescoring of a person.
 KEYPOINT_SCORE_THRESHOLD = 0.2
-# Modules whose import registers the 2D single-person models.
-POSE2D_MODULES = (
-    "posekit.models.pose2d.simplebaseline",
-    "posekit.models.pose2d.hrnet",
-    "posekit.models.pose2d.stacked_hourglass",
-    "posekit.models.pose2d.cpm",
-    "posekit.models.pose2d.deeppose",
-    "posekit.models.pose2d.ief",
-    "posekit.models.pose2d.integral",
-    "posekit.models.pose2d.dscnn",
-)
 # Skeleton assumed for weights without metadata, by keypoint count.
 _SKELETON_BY_COUNT = {17: "coco", 16: "mpii", 14: "crowdpose"}
-
-
-def import_pose2d_models() -> None:
-    """Import the modules that register the 2D models (the registry imports lazily)."""
-    for module in POSE2D_MODULES:
-        importlib.import_module(module)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,7 +561,6 @@ def load_pose2d_model(
             weights that do not match.
         FileNotFoundError: the weights file does not exist.
     """
-    import_pose2d_models()
     checkpoint = load_checkpoint(weights) if weights is not None else {}
     metadata = read_model_metadata(checkpoint)
     if metadata.model_name is not None and metadata.model_name != model_name:

@@ -22,6 +22,14 @@ _REGISTRY: dict[str, ModelBuilder] = {}
 
 # Modules whose import registers models. Each later capability adds its module here.
 _MODEL_MODULES: tuple[str, ...] = (
+    "posekit.models.pose2d.simplebaseline",
+    "posekit.models.pose2d.hrnet",
+    "posekit.models.pose2d.stacked_hourglass",
+    "posekit.models.pose2d.cpm",
+    "posekit.models.pose2d.deeppose",
+    "posekit.models.pose2d.ief",
+    "posekit.models.pose2d.integral",
+    "posekit.models.pose2d.dscnn",
     "posekit.models.lift3d.videopose3d",
 )
 

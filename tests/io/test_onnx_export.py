@@ -14,7 +14,6 @@ import pytest
 import torch
 from torch import nn
 
-from posekit.inference.topdown_model import import_pose2d_models
 from posekit.io.onnx_export import (
     OnnxExportError,
     compare_with_torch,
@@ -27,8 +26,6 @@ from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput
 from posekit.models.pose2d.deeppose import DeepPose
 from posekit.models.pose2d.ief import IterativeErrorFeedback
 from posekit.models.registry import get_model
-
-import_pose2d_models()
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 

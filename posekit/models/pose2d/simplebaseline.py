@@ -1,0 +1,187 @@
+"""SimpleBaseline: ResNet plus three deconvolutions (Xiao, Wu, Wei, "Simple Baselines for Human Pose
+Estimation and Tracking", ECCV 2018, Sec. 2 and Fig. 1c).
+
+Legend: ``B`` batch, ``K`` keypoints, input ``(w, h)``, heatmaps ``(W, H) = (w / 4, h / 4)``.
+
+The ResNet trunk (stride 32) is followed by three deconvolution layers, each a 4x4 transposed
+convolution with stride 2 and 256 channels, BatchNorm and ReLU (stride 32 -> 4), and a 1x1
+convolution predicting one heatmap per keypoint. Trained with an MSE loss on Gaussian heatmaps
+(:class:`posekit.codecs.MSRAHeatmap`, sigma 2).
+
+Names: the trunk is ``backbone`` (torchvision ResNet names), the head ``deconv_layers`` and
+``final_layer`` as in the official ``PoseResNet`` (microsoft/human-pose-estimation.pytorch,
+``lib/models/pose_resnet.py``). :meth:`SimpleBaseline.remap_state_dict` adds the ``backbone.``
+prefix to the official trunk names, so official ``.pth`` files load with ``get_model(name, weights=PATH)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from posekit.models.backbones.resnet import ResNet, resnet
+from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
+from posekit.models.registry import register_model
+
+__all__ = [
+    "SimpleBaseline",
+    "add_backbone_prefix",
+    "make_deconv_layers",
+    "simplebaseline_res18_128x96",
+    "simplebaseline_res50_256x192",
+    "simplebaseline_res50_384x288",
+    "simplebaseline_res101_256x192",
+    "simplebaseline_res152_256x192",
+    "simplebaseline_res152_384x288",
+]
+
+_TRUNK_NAMES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
+
+
+def add_backbone_prefix(state_dict: dict[str, torch.Tensor], trunk_names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """Prefix official trunk parameter names with ``backbone.`` (names already prefixed stay as they are).
+
+    Args:
+        state_dict: parameter name -> tensor.
+        trunk_names: name prefixes (with the trailing dot) that belong to the trunk.
+    """
+    return {
+        (f"backbone.{name}" if name.startswith(trunk_names) else name): tensor for name, tensor in state_dict.items()
+    }
+
+
+def make_deconv_layers(in_channels: int, channels: tuple[int, ...], kernel_size: int = 4) -> nn.Sequential:
+    """Transposed 4x4 (or 3x3, 2x2) stride-2 convolutions, each followed by BN and ReLU (Sec. 2).
+
+    Args:
+        in_channels: channels of the trunk output.
+        channels: output channels of each layer; each layer doubles the resolution.
+        kernel_size: 4 (padding 1), 3 (padding 1, output padding 1) or 2 (no padding), as official.
+    """
+    paddings = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
+    if kernel_size not in paddings:
+        raise ValueError(f"deconvolution kernel_size must be 2, 3 or 4, got {kernel_size}")
+    padding, output_padding = paddings[kernel_size]
+    layers: list[nn.Module] = []
+    for out_channels in channels:
+        layers += [
+            nn.ConvTranspose2d(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride=2,
+                padding=padding,
+                output_padding=output_padding,
+                bias=False,
+            ),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        ]
+        in_channels = out_channels
+    return nn.Sequential(*layers)
+
+
+class SimpleBaseline(Pose2DModel):
+    """ResNet + deconvolution head predicting ``K`` heatmaps at stride 4.
+
+    Args:
+        backbone: a :class:`~posekit.models.backbones.resnet.ResNet` without classifier.
+        num_keypoints: ``K``.
+        input_size: ``(w, h)``; heatmaps are ``(w / 4, h / 4)``.
+        deconv_channels: channels of the deconvolution layers (paper: three of 256).
+        final_kernel_size: kernel of ``final_layer`` (1 as official; 3 also allowed).
+    """
+
+    def __init__(
+        self,
+        backbone: ResNet,
+        num_keypoints: int,
+        input_size: tuple[int, int],
+        deconv_channels: tuple[int, ...] = (256, 256, 256),
+        final_kernel_size: int = 1,
+    ) -> None:
+        stride = 32 // 2 ** len(deconv_channels)
+        super().__init__(
+            num_keypoints=num_keypoints,
+            input_size=input_size,
+            output_kind="heatmap",
+            heatmap_size=(input_size[0] // stride, input_size[1] // stride),
+            num_stages=1,
+        )
+        if backbone.fc is not None:
+            raise ValueError("the SimpleBaseline backbone must be a ResNet without classifier (num_classes=None)")
+        self.backbone = backbone
+        self.deconv_layers = make_deconv_layers(backbone.out_channels, deconv_channels)
+        self.final_layer = nn.Conv2d(
+            deconv_channels[-1], num_keypoints, final_kernel_size, padding=(final_kernel_size - 1) // 2
+        )
+        # official head initialisation: normal(0, 0.001) deconvolutions / final conv, BN at (1, 0)
+        for module in [*self.deconv_layers.modules(), self.final_layer]:
+            if isinstance(module, nn.ConvTranspose2d | nn.Conv2d):
+                nn.init.normal_(module.weight, std=0.001)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:
+        """``(B, 3, h, w)`` -> one stage of heatmaps ``(B, K, h / 4, w / 4)``."""
+        check_images(images)
+        features = self.backbone.forward_features(images)  # (B, C, h / 32, w / 32)
+        return Pose2DOutput(stage_heatmaps=[self.final_layer(self.deconv_layers(features))])
+
+    def remap_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Official ``PoseResNet`` names -> posekit names (adds ``backbone.`` to the trunk)."""
+        return add_backbone_prefix(state_dict, _TRUNK_NAMES)
+
+
+def _build(
+    depth: int, input_size: tuple[int, int], num_keypoints: int, deconv_channels: tuple[int, ...]
+) -> SimpleBaseline:
+    return SimpleBaseline(resnet(depth), num_keypoints, input_size, deconv_channels=deconv_channels)
+
+
+@register_model("simplebaseline_res50_256x192")
+def simplebaseline_res50_256x192(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-50, COCO 256x192 (paper Table 2: 70.4 AP on val2017)."""
+    return _build(50, (192, 256), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res50_384x288")
+def simplebaseline_res50_384x288(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-50, COCO 384x288."""
+    return _build(50, (288, 384), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res101_256x192")
+def simplebaseline_res101_256x192(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-101, COCO 256x192."""
+    return _build(101, (192, 256), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res152_256x192")
+def simplebaseline_res152_256x192(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-152, COCO 256x192."""
+    return _build(152, (192, 256), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res152_384x288")
+def simplebaseline_res152_384x288(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-152, COCO 384x288 (paper Table 2: 73.7 AP on val2017)."""
+    return _build(152, (288, 384), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res18_128x96")
+def simplebaseline_res18_128x96(
+    num_keypoints: int = 17, deconv_channels: tuple[int, ...] = (128, 128, 128)
+) -> SimpleBaseline:
+    """Tiny CPU variant: ResNet-18, 128x96 input, 128-channel deconvolutions (synthetic-data recipes)."""
+    return _build(18, (96, 128), num_keypoints, deconv_channels)
