@@ -23,6 +23,12 @@ _LAZY: dict[str, str] = {
     "lift_sequence": "posekit.inference.lifting",
     "fold_batchnorm": "posekit.inference.lifting",
     "FoldedTemporalModel": "posekit.inference.lifting",
+    "default_lifter_path": "posekit.inference.default_lifter",
+    "load_default_lifter": "posekit.inference.default_lifter",
+    "lift_tracks": "posekit.inference.lift_pipeline",
+    "StreamingLifter": "posekit.inference.streaming",
+    "ModelPoseEstimator": "posekit.inference.topdown_model",
+    "build_model_estimator": "posekit.inference.topdown_model",
 }
 
 __all__ = sorted(_LAZY)
