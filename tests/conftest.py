@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# One thread per test process: the suite's tensors are small, and on a 2-core machine a second
+# OpenMP thread (spin-waiting) makes small convolutions many times slower, not faster.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,3 +31,12 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("real sample data not found: set POSEKIT_SHARED_DATA or place it at ../shared/data")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return
+    torch.set_num_threads(1)

@@ -46,6 +46,7 @@ from posekit.skeletons import convert_keypoints_and_scores, get_skeleton
 
 __all__ = [
     "Track2D",
+    "check_image_size",
     "interpolate_missing",
     "load_keypoints_npz",
     "load_prediction_tracks",
@@ -158,7 +159,8 @@ class Track2D:
         return np.asarray(normalize_screen_coordinates(self.keypoints, width, height), dtype=np.float32)
 
 
-def _check_image_size(image_size: Any) -> tuple[int, int]:
+def check_image_size(image_size: Any) -> tuple[int, int]:
+    """``image_size`` as ``(w, h)`` positive ints; ValueError naming what was given otherwise."""
     try:
         width, height = (int(value) for value in image_size)
     except (TypeError, ValueError):
@@ -261,9 +263,9 @@ def load_prediction_tracks(
         if isinstance(image_size, Mapping):
             if file_name not in image_size:
                 raise ValueError(f"{file_path}: no image size given for video {file_name!r}")
-            size = _check_image_size(image_size[file_name])
+            size = check_image_size(image_size[file_name])
         else:
-            size = _check_image_size(image_size)
+            size = check_image_size(image_size)
         frame_indices = np.arange(first, last + 1)
         raw = np.full((len(frame_indices), num_keypoints, 3), np.nan)
         for frame, values in frames.items():
@@ -352,6 +354,6 @@ def load_keypoints_npz(
         np.arange(array.shape[0]),
         track_id=0,
         source=os.fspath(path),
-        image_size=_check_image_size(image_size),
+        image_size=check_image_size(image_size),
         skeleton=get_skeleton(target_skeleton).name,
     )

@@ -50,11 +50,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from posekit.data.tracks2d import interpolate_missing
+from posekit.data.tracks2d import check_image_size, interpolate_missing
 from posekit.geometry import normalize_screen_coordinates
 from posekit.inference.lifting import FoldedTemporalModel, Lifter, lift_sequence
 from posekit.io.atomic import atomic_path
@@ -117,16 +117,6 @@ def check_lifter(lifter: Lifter) -> None:
             f"joints, expected the Human3.6M-17 layout (17 x 2 -> 17): a checkpoint for another skeleton "
             "(e.g. HumanEva-15) cannot lift posekit's Human3.6M tracks"
         )
-
-
-def _check_image_size(image_size: Any) -> tuple[int, int]:
-    try:
-        width, height = (int(value) for value in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (w, h) in pixels, got {image_size!r}") from None
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image_size must be (w, h) with positive entries, got {image_size!r}")
-    return width, height
 
 
 # ------------------------------------------------------------------------------------- filling
@@ -354,7 +344,7 @@ def lift_keypoints(
     """
     model = as_lifter(lifter)
     check_lifter(model)
-    width, height = _check_image_size(image_size)
+    width, height = check_image_size(image_size)
     filled, filled_scores, interpolated = _prepare_h36m(keypoints, scores, skeleton, min_score)
     normalized = np.asarray(normalize_screen_coordinates(filled, width, height), dtype=np.float32)
     left, right = h36m_flip_indices()
@@ -436,7 +426,7 @@ def lift_tracks(
     """
     model = as_lifter(lifter)
     check_lifter(model)
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size)
     outputs = []
     for position, sequence in enumerate(sequences):
         if not isinstance(sequence, PoseSequence):
