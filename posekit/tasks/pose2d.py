@@ -44,7 +44,6 @@ the inverse crop matrix. Metrics: ``coco_ap`` (per-person results rescored by
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,12 +55,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap, flip_heatmaps_torch
+from posekit.codecs import IntegralRegression, MSRAHeatmap, UDPHeatmap, flip_heatmaps_torch
 from posekit.data.keypoints2d import PersonRecords, TopDownDataset, load_coco_keypoints, load_mpii
 from posekit.data.transforms import TopDownTransform, collate
 from posekit.engine import TrainConfig, Trainer
 from posekit.engine.trainer import resolve_device
 from posekit.geometry import affine_transform_points, invert_affine
+from posekit.inference.topdown_model import Codec, default_codec, rescore_instances
 from posekit.io.atomic import atomic_write_json
 from posekit.losses.coordinate import KeypointL1Loss, KeypointMSELoss
 from posekit.losses.heatmap import JointsMSELoss, JointsOHKMMSELoss, MultiStageLoss
@@ -89,21 +89,7 @@ __all__ = [
     "training_losses",
 ]
 
-# Modules registering the 2D models (imported here so the task works without the registry's list).
-_POSE2D_MODULES = (
-    "posekit.models.pose2d.simplebaseline",
-    "posekit.models.pose2d.hrnet",
-    "posekit.models.pose2d.stacked_hourglass",
-    "posekit.models.pose2d.cpm",
-    "posekit.models.pose2d.deeppose",
-    "posekit.models.pose2d.ief",
-    "posekit.models.pose2d.integral",
-    "posekit.models.pose2d.dscnn",
-)
-# HRNet's ``in_vis_thre``: keypoints scoring above it count in the rescoring of a person.
-KEYPOINT_SCORE_THRESHOLD = 0.2
 
-Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,14 +262,8 @@ class Pose2DConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def _import_models() -> None:
-    for module in _POSE2D_MODULES:
-        importlib.import_module(module)
-
-
 def build_model(config: Pose2DConfig) -> Pose2DModel:
     """The configured 2D model with ``K`` from the skeleton, weights loaded when configured."""
-    _import_models()
     skeleton = get_skeleton(config.data.skeleton)
     kwargs = dict(config.model.kwargs)
     kwargs["num_keypoints"] = skeleton.num_keypoints
@@ -299,18 +279,7 @@ def build_model(config: Pose2DConfig) -> Pose2DModel:
 
 def build_codec_for_model(model: Pose2DModel, data: DataConfig) -> Codec:
     """The codec ``data.codec`` names (``"auto"``: by the model's output kind), sized by the model."""
-    name: str = data.codec
-    if name == "auto":
-        name = {"heatmap": "msra", "coordinates": "regression", "heatmap+coordinates": "integral"}[model.output_kind]
-    if name == "regression":
-        return RegressionLabel(model.input_size)
-    if model.heatmap_size is None:
-        raise ValueError(f"codec {name!r} needs heatmaps, but {type(model).__name__} regresses coordinates only")
-    if name == "msra":
-        return MSRAHeatmap(model.input_size, model.heatmap_size, sigma=data.sigma, unbiased=data.unbiased)
-    if name == "udp":
-        return UDPHeatmap(model.input_size, model.heatmap_size, sigma=data.sigma)
-    return IntegralRegression(model.input_size, model.heatmap_size, sigma=data.sigma)
+    return default_codec(model, data.codec, sigma=data.sigma, unbiased=data.unbiased)
 
 
 def _load_records(config: Pose2DConfig, split: Literal["train", "val"], input_size: tuple[int, int]) -> PersonRecords:
@@ -711,8 +680,17 @@ def compute_metrics(
     if metric == "coco_ap":
         if annotation_file is None:
             raise ValueError("metric coco_ap needs the annotation file")
-        use_area = eval_config.use_area if eval_config.use_area is not None else records.skeleton != "crowdpose"
-        return coco_keypoint_eval(annotation_file, results, skeleton=records.skeleton, use_area=use_area), results
+        crowdpose = records.skeleton == "crowdpose"  # its official evaluation: box scale, easy/medium/hard AP
+        use_area = eval_config.use_area if eval_config.use_area is not None else not crowdpose
+        metrics = coco_keypoint_eval(
+            annotation_file,
+            results,
+            skeleton=records.skeleton,
+            use_area=use_area,
+            iou_type="keypoints_crowd" if crowdpose else "keypoints",
+            drop_zero_confidence=crowdpose,
+        )
+        return metrics, results
     if metric == "pckh":
         if records.head_boxes is None:
             raise ValueError("metric pckh needs head boxes: set data.head_boxes (MPII gt_valid.mat, .npz or .npy)")
@@ -731,10 +709,7 @@ def _coco_results(
     records: PersonRecords, keypoints: np.ndarray, scores: np.ndarray, eval_config: EvalConfig
 ) -> list[dict[str, Any]]:
     """Per-person COCO results, rescored and OKS-NMS filtered per image (HRNet ``COCODataset.evaluate``)."""
-    confident = scores > KEYPOINT_SCORE_THRESHOLD
-    counts = confident.sum(axis=1)
-    mean_scores = np.where(counts > 0, (scores * confident).sum(axis=1) / np.maximum(counts, 1), 0.0)
-    person_scores = mean_scores * records.box_scores  # (N,)
+    person_scores = rescore_instances(scores, records.box_scores)  # (N,)
     areas = records.scales[:, 0] * records.scales[:, 1]  # HRNet: the crop area, np.prod(s * 200)
     results: list[dict[str, Any]] = []
     skeleton = records.skeleton
