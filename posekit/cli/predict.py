@@ -118,6 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for the models (default: the number of cores, at most 4)"
     )
+    model = parser.add_argument_group("2D model (instead of the BlazePose landmark model)")
+    model.add_argument(
+        "--model",
+        default=None,
+        help="a registered 2D single-person model (posekit info lists them) run on each detected person",
+    )
+    model.add_argument(
+        "--weights", default=None, help="with --model: its checkpoint (posekit train output or an official file)"
+    )
+    model.add_argument(
+        "--device", default="cpu", help="with --model: torch device for the model (default: cpu; e.g. cuda)"
+    )
     lift = parser.add_argument_group("3D (VideoPose3D lifting)")
     lift.add_argument(
         "--lift",
@@ -361,6 +373,10 @@ def main(argv: Sequence[str]) -> int:
         ):
             if value:
                 raise ValueError(f"{flag} needs --lift")
+    if args.weights is not None and args.model is None:
+        raise ValueError("--weights needs --model (the BlazePose models ship with posekit)")
+    if args.model is not None and args.weights is None:
+        raise ValueError(f"--model {args.model} needs --weights PATH: posekit ships no weights for it")
     if args.focal is not None and not (np.isfinite(args.focal) and args.focal > 0):
         raise ValueError(f"--focal must be a positive number of pixels, got {args.focal}")
     from posekit.skeletons import get_skeleton
@@ -378,9 +394,12 @@ def main(argv: Sequence[str]) -> int:
     from posekit.io.video import suppress_native_stderr
 
     with suppress_native_stderr():
-        pipeline = build_blazepose_pipeline(
-            max_people=args.max_people, min_score=args.min_score, num_threads=args.threads
-        )
+        if args.model is None:
+            pipeline = build_blazepose_pipeline(
+                max_people=args.max_people, min_score=args.min_score, num_threads=args.threads
+            )
+        else:
+            pipeline = _model_pipeline(args)
         pipeline(np.zeros((8, 8, 3), np.uint8))  # first run: the TFLite runtime prints its banner here
     out = Path(args.out)
     run = _Run(args, out, pipeline, box_file, image_ids, next_id=max(image_ids.values(), default=0) + 1)
@@ -449,6 +468,30 @@ def _process_unknown(run: _Run, item: _Input, warn: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ 3D
+def _model_pipeline(args: argparse.Namespace) -> Any:
+    """``--model NAME --weights PATH``: the BlazePose person detector, then the trained 2D model per person.
+
+    The model's instance scores are HRNet's rescoring (box score x mean confident keypoint score),
+    which ``--min-score`` then filters. Torch runs on ``--threads`` threads, 1 by default (small
+    batches of crops; see ``_load_lifter``).
+    """
+    import torch
+
+    from posekit.inference.blazepose_detector import BlazePoseDetector
+    from posekit.inference.pipeline import TopDownPipeline, default_num_threads
+    from posekit.inference.topdown_model import build_model_estimator
+
+    torch.set_num_threads(args.threads if args.threads is not None else 1)
+    estimator = build_model_estimator(args.model, args.weights, device=args.device)
+    threads = default_num_threads() if args.threads is None else args.threads
+    return TopDownPipeline(
+        detector=BlazePoseDetector(num_threads=threads),
+        estimator=estimator,
+        max_people=args.max_people,
+        min_score=args.min_score,
+    )
+
+
 def _load_lifter(path: str | None, threads: int | None) -> Any:
     """The lifter for ``--lift``: a checkpoint, or the shipped default (errors -> exit 2).
 

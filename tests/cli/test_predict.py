@@ -105,3 +105,30 @@ def test_demo_writes_the_astronaut_and_its_pose(tmp_path: Path, capsys: pytest.C
     results = json.loads((tmp_path / "predictions.json").read_text())
     assert len(results) == 1 and results[0]["file_name"].endswith("astronaut.png")
     assert str(tmp_path / "predictions.json") in capsys.readouterr().out
+
+
+def test_predict_with_a_trained_2d_model_behind_the_detector(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from posekit.io.checkpoint import save_checkpoint
+    from posekit.models import get_model
+
+    weights = tmp_path / "model.pt"
+    save_checkpoint(weights, {"model": get_model("simplebaseline_res18_128x96").state_dict()})
+    image = shared_data / "coco_val2014_images" / "COCO_val2014_000000000241.jpg"
+    out = tmp_path / "run"
+    argv = ["predict", str(image), "--out", str(out), "--no-vis", "--min-score", "0"]
+    status = posekit_main([*argv, "--model", "simplebaseline_res18_128x96", "--weights", str(weights)])
+    assert status == 0, capsys.readouterr().err
+    entries = json.loads((out / "predictions.json").read_text())
+    assert entries and all(len(entry["keypoints"]) == 17 * 3 for entry in entries)
+    # The model's people come from the same detector as the default pipeline's.
+    assert posekit_main([*argv, "--out", str(tmp_path / "default")]) == 0
+    assert len(entries) == len(json.loads((tmp_path / "default" / "predictions.json").read_text()))
+
+
+def test_predict_model_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert posekit_main(["predict", "x.jpg", "--weights", str(tmp_path / "w.pt")]) == 2
+    assert "--weights needs --model" in capsys.readouterr().err
+    assert posekit_main(["predict", "x.jpg", "--model", "hrnet_w32_256x192"]) == 2
+    assert "needs --weights" in capsys.readouterr().err
