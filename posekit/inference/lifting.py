@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posekit.io.checkpoint import load_checkpoint
 from posekit.models.lift3d.videopose3d import TemporalModel, TemporalModelOptimized1f
 
 __all__ = [
@@ -444,19 +445,7 @@ def load_lifter_checkpoint(path: str | os.PathLike[str], *, map_location: str | 
         FileNotFoundError: no file at ``path``.
         ValueError: the file cannot be read with weights-only semantics, or is not a dict.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no VideoPose3D checkpoint at {os.fspath(path)!r}")
-    try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises UnpicklingError, RuntimeError or others by format
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(
-            f"cannot read {os.fspath(path)!r} as a VideoPose3D checkpoint with weights-only loading: {first_line}"
-        ) from error
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"{os.fspath(path)!r} holds a {type(checkpoint).__name__}, expected a checkpoint dict")
-    return checkpoint
+    return load_checkpoint(path, map_location=map_location, safe_globals=_numpy_safe_globals())
 
 
 def _strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str = "module.") -> dict[str, torch.Tensor]:

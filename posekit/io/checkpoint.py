@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,18 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device | None = "cpu",
+    safe_globals: Sequence[Any] = (),
+) -> dict[str, Any]:
     """Load a checkpoint file with ``torch.load(weights_only=True)``.
 
     Args:
         path: a ``torch.save`` file whose top level is a dict.
         map_location: where tensors go (``"cpu"`` by default).
+        safe_globals: extra globals the weights-only unpickler may rebuild (for example the numpy
+            array globals of official VideoPose3D files); nothing else is ever unpickled.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -69,15 +75,18 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     if not file_path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {file_path}")
     try:
-        checkpoint = torch.load(file_path, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(list(safe_globals)):
+            checkpoint = torch.load(file_path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         message = str(error)
-        if "Weights only load failed" in message:
-            reason = next((line.strip() for line in message.splitlines() if "Unsupported global" in line), "")
+        reason = next((line.strip() for line in message.splitlines() if "Unsupported global" in line), "")
+        if reason:
             raise ValueError(
-                f"{file_path}: not a weights-only checkpoint; posekit does not unpickle arbitrary objects"
-                + (f" ({reason})" if reason else "")
+                f"{file_path}: not a weights-only checkpoint; posekit does not unpickle arbitrary objects ({reason})"
             ) from None
+        if "Weights only load failed" in message:  # torch's advice to turn safety off is not repeated
+            detail = next((line.strip() for line in message.splitlines() if "load key" in line), "")
+            raise ValueError(f"{file_path}: not a PyTorch checkpoint" + (f" ({detail})" if detail else "")) from None
         first_line = message.splitlines()[0] if message else type(error).__name__
         raise ValueError(f"{file_path}: not a PyTorch checkpoint ({first_line})") from None
     except (RuntimeError, EOFError, KeyError, ValueError, AttributeError) as error:
