@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ __all__ = [
     "decode_detections",
     "fixed_point_warp_maps",
     "pad_roi_to_aspect",
+    "sigmoid",
     "ssd_anchors",
     "weighted_non_max_suppression",
 ]
@@ -87,6 +89,15 @@ class PersonDetections:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
+    def select(self, indices: np.ndarray) -> PersonDetections:
+        """The detections at ``indices`` (integer array or boolean mask), same image size."""
+        return PersonDetections(
+            boxes=self.boxes[indices],
+            scores=self.scores[indices],
+            keypoints=self.keypoints[indices],
+            image_size=self.image_size,
+        )
+
     @classmethod
     def empty(cls, image_size: tuple[int, int]) -> PersonDetections:
         """No detections for an image of size ``(w, h)``."""
@@ -96,6 +107,33 @@ class PersonDetections:
             keypoints=np.zeros((0, NUM_ALIGNMENT_POINTS, 2), np.float32),
             image_size=image_size,
         )
+
+
+# float32 exp(88) = 1.65e38 is finite; exp(88.73) overflows.
+_SIGMOID_EXP_LIMIT = 88.0
+
+
+def sigmoid(values: np.ndarray) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-x))`` in float32 without overflow (no RuntimeWarning).
+
+    For ``x >= -88`` the result is bit for bit the textbook formula that MediaPipe evaluates in float32
+    (``1.0f / (1.0f + std::exp(-x))``). Below, where ``exp(-x)`` nears or passes the float32 limit (the
+    textbook formula then returns a subnormal, or 0 after an overflow to inf), it is ``exp(x)``: the
+    correctly rounded tiny value (under 1.7e-38; 0 below about -104). NaN stays NaN.
+
+    Args:
+        values: array of any shape (logits).
+
+    Returns:
+        float32 array of the same shape, in [0, 1].
+    """
+    logits = np.asarray(values, dtype=np.float32)
+    limit = np.float32(-_SIGMOID_EXP_LIMIT)
+    result = np.asarray(1.0 / (1.0 + np.exp(-np.maximum(logits, limit))), dtype=np.float32)
+    low = logits < limit
+    if np.any(low):
+        result = np.where(low, np.exp(np.minimum(logits, limit)), result)
+    return result
 
 
 def _anchor_scale(min_scale: float, max_scale: float, stride_index: int, num_strides: int) -> float:
@@ -185,8 +223,7 @@ def decode_detections(
             f"raw_scores and anchors must match raw_boxes' {num_anchors} anchors, "
             f"got {raw_scores.shape}, {anchors.shape}"
         )
-    with np.errstate(over="ignore"):  # exp(100) overflows float32 to inf: the score is then exactly 0
-        scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -score_clipping, score_clipping)))
+    scores = sigmoid(np.clip(logits, -score_clipping, score_clipping))
     keep = scores >= min_score
     values = raw_boxes[keep].astype(np.float32)  # (M, 4 + 2P)
     kept_anchors = anchors[keep]  # (M, 2)
@@ -305,6 +342,19 @@ def pad_roi_to_aspect(size: np.ndarray, output_size: tuple[int, int]) -> tuple[n
 # OpenCV's classic fixed-point bilinear warp: sample positions rounded to 1/32 pixel (INTER_BITS = 5).
 _INTER_BITS = 5
 _INTER_TAB_SIZE = 1 << _INTER_BITS
+_FRACTION_MASK = _INTER_TAB_SIZE - 1
+_INT32_RANGE = (float(np.iinfo(np.int32).min), float(np.iinfo(np.int32).max))
+_INT16_RANGE = (int(np.iinfo(np.int16).min), int(np.iinfo(np.int16).max))
+# Rows per block: about 16k samples, so that a block's float64 intermediates stay in the CPU cache.
+_BLOCK_SAMPLES = 1 << 14
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_indices(length: int) -> np.ndarray:
+    """``(length,)`` float64 ``0, 1, ..., length - 1`` (read-only, shared)."""
+    indices = np.arange(length, dtype=np.float64)
+    indices.setflags(write=False)
+    return indices
 
 
 def fixed_point_warp_maps(matrix: np.ndarray, output_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -317,6 +367,14 @@ def fixed_point_warp_maps(matrix: np.ndarray, output_size: tuple[int, int]) -> t
     BlazePose landmarks by up to several pixels. ``cv2.remap`` with these maps reproduces the classic
     result bit for bit.
 
+    The arithmetic is the classic one, operation for operation, in float64: with ``M = inverse(matrix)``,
+    ``W = M20*x + (M21*y + M22)``, ``scale = 32 / W`` (0 where ``W == 0``), ``X = round((M00*x + (M01*y + M02))
+    * scale)`` clamped to int32 (round half to even, like ``cvRound``), the same for ``Y``; the integer
+    part ``X >> 5`` saturates to int16, the fraction is ``X & 31``. It runs on blocks of rows (the
+    intermediates stay in the CPU cache) and skips the clamps when the corners of the grid prove them
+    unnecessary: each computed quantity is monotone in x and in y (IEEE rounding is monotone), so its
+    extremes over the grid are at the corners.
+
     Args:
         matrix: ``(3, 3)`` source-to-output transform (as given to ``cv2.warpPerspective``).
         output_size: ``(w, h)``.
@@ -325,21 +383,59 @@ def fixed_point_warp_maps(matrix: np.ndarray, output_size: tuple[int, int]) -> t
         ``map_xy (h, w, 2)`` int16 integer source positions and ``map_fraction (h, w)`` uint16
         ``32 * y_fraction + x_fraction`` (fractions in 1/32 pixel).
     """
-    width, height = output_size
-    inverse = np.linalg.inv(matrix.astype(np.float64))
-    columns = np.arange(width, dtype=np.float64)[None, :]  # (1, w)
-    rows = np.arange(height, dtype=np.float64)[:, None]  # (h, 1)
-    denominator = inverse[2, 0] * columns + (inverse[2, 1] * rows + inverse[2, 2])  # (h, w)
-    factor = np.where(denominator != 0, _INTER_TAB_SIZE / np.where(denominator != 0, denominator, 1.0), 0.0)
-    limit = (float(np.iinfo(np.int32).min), float(np.iinfo(np.int32).max))
-    source_x = np.clip((inverse[0, 0] * columns + (inverse[0, 1] * rows + inverse[0, 2])) * factor, *limit)
-    source_y = np.clip((inverse[1, 0] * columns + (inverse[1, 1] * rows + inverse[1, 2])) * factor, *limit)
-    fixed_x = np.rint(source_x).astype(np.int64)  # cvRound: round half to even, like np.rint
-    fixed_y = np.rint(source_y).astype(np.int64)
-    map_xy = np.stack([fixed_x >> _INTER_BITS, fixed_y >> _INTER_BITS], axis=-1)  # (h, w, 2)
-    map_xy = np.clip(map_xy, np.iinfo(np.int16).min, np.iinfo(np.int16).max).astype(np.int16)
-    fraction_mask = _INTER_TAB_SIZE - 1
-    map_fraction = ((fixed_y & fraction_mask) * _INTER_TAB_SIZE + (fixed_x & fraction_mask)).astype(np.uint16)
+    if np.shape(matrix) != (3, 3):
+        raise ValueError(f"matrix must have shape (3, 3), got {np.shape(matrix)}")
+    width, height = (int(value) for value in output_size)
+    if width < 1 or height < 1:
+        raise ValueError(f"output_size must be (w, h) with positive sizes, got {output_size}")
+    inverse = np.linalg.inv(np.asarray(matrix, dtype=np.float64))
+    column_terms = inverse[:, 0:1] * _pixel_indices(width)  # (3, w): M[k, 0] * x
+    row_terms = inverse[:, 1:2] * _pixel_indices(height) + inverse[:, 2:3]  # (3, h): M[k, 1] * y + M[k, 2]
+    # Denominator and numerators at the four corners of the grid, bound the whole grid.
+    corners = column_terms[:, [0, -1], None] + row_terms[:, None, [0, -1]]  # (3, 2, 2)
+    corner_denominators = corners[2]
+    no_zero_denominator = bool(np.all(corner_denominators > 0) or np.all(corner_denominators < 0))
+    clamp = True
+    if no_zero_denominator:
+        # |X| <= max|numerator| * 32 / min|W|, with a margin for the two roundings.
+        bound = float(np.abs(corners[:2]).max()) * (_INTER_TAB_SIZE / float(np.abs(corner_denominators).min()))
+        clamp = not bound * (1.0 + 1e-9) + 1.0 < _INT16_RANGE[1] * _INTER_TAB_SIZE
+    map_xy = np.empty((height, width, 2), np.int16)
+    map_fraction = np.empty((height, width), np.uint16)
+    # Little-endian int32 view of the interleaved (x, y) int16 pairs: x in the low half, y in the high half.
+    packed_xy = map_xy.view(np.int32).reshape(height, width) if sys.byteorder == "little" else None
+    block = max(1, _BLOCK_SAMPLES // width)
+    for start in range(0, height, block):
+        stop = min(start + block, height)
+        rows = row_terms[:, start:stop]  # (3, b)
+        scale = column_terms[2][None, :] + rows[2][:, None]  # (b, w): W
+        if no_zero_denominator or scale.all():
+            np.divide(float(_INTER_TAB_SIZE), scale, out=scale)
+        else:
+            zero = scale == 0
+            scale[zero] = 1.0
+            np.divide(float(_INTER_TAB_SIZE), scale, out=scale)
+            scale[zero] = 0.0
+        source = column_terms[:2, None, :] + rows[:2, :, None]  # (2, b, w): numerators of x and y
+        source *= scale
+        if clamp:
+            np.clip(source, *_INT32_RANGE, out=source)
+        fixed = np.empty(source.shape, np.int32)  # (2, b, w) positions in 1/32 pixel
+        np.rint(source, out=fixed, casting="unsafe")
+        fraction = np.bitwise_and(fixed[1], _FRACTION_MASK)
+        fraction <<= _INTER_BITS
+        fraction |= fixed[0] & _FRACTION_MASK
+        map_fraction[start:stop] = fraction
+        fixed >>= _INTER_BITS
+        if clamp:
+            np.clip(fixed, *_INT16_RANGE, out=fixed)
+        if packed_xy is not None:
+            packed = packed_xy[start:stop]
+            np.left_shift(fixed[1], 16, out=packed)
+            packed |= fixed[0] & 0xFFFF
+        else:
+            map_xy[start:stop, :, 0] = fixed[0]
+            map_xy[start:stop, :, 1] = fixed[1]
     return map_xy, map_fraction
 
 

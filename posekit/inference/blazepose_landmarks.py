@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from posekit.inference.blazepose_assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
-from posekit.inference.blazepose_detector import PersonDetections, crop_rotated_rect, pad_roi_to_aspect
+from posekit.inference.blazepose_detector import PersonDetections, crop_rotated_rect, pad_roi_to_aspect, sigmoid
 from posekit.inference.image import to_rgb_uint8
 
 __all__ = [
@@ -216,7 +216,7 @@ def refine_landmarks_from_heatmap(
     valid = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]  # (K, S, S)
     channel = np.arange(num_points)[:, None, None]
     window = heatmap_logits[np.clip(rows, 0, height - 1)[:, :, None], np.clip(cols, 0, width - 1)[:, None, :], channel]
-    confidence = np.where(valid, 1.0 / (1.0 + np.exp(-window.astype(np.float32))), 0.0)  # (K, S, S)
+    confidence = np.where(valid, sigmoid(window), np.float32(0.0))  # (K, S, S)
     total = confidence.sum(axis=(1, 2))  # (K,)
     peak = confidence.max(axis=(1, 2))  # (K,)
     weighted_col = (confidence * cols[:, None, :]).sum(axis=(1, 2))
@@ -284,10 +284,6 @@ class BlazePoseLandmarks:
         )
 
 
-def _sigmoid(values: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-values.astype(np.float32)))).astype(np.float32)
-
-
 class BlazePoseLandmarker:
     """BlazePose landmark model (``pose_landmark_full.tflite``), one invocation per ROI.
 
@@ -334,7 +330,7 @@ class BlazePoseLandmarker:
         image_x = (cosine * x - sine * y) * size[0] + center[0]
         image_y = (sine * x + cosine * y) * size[1] + center[1]
         image_z = normalized[:, 2] * size[0]  # MediaPipe: normalised z * rect width (in image-width units)
-        points = np.stack([image_x, image_y, image_z, _sigmoid(raw[:, 3]), _sigmoid(raw[:, 4])], axis=1)
+        points = np.stack([image_x, image_y, image_z, sigmoid(raw[:, 3]), sigmoid(raw[:, 4])], axis=1)
         world_rotated = np.stack(
             [cosine * world[:, 0] - sine * world[:, 1], sine * world[:, 0] + cosine * world[:, 1], world[:, 2]], axis=1
         )

@@ -15,6 +15,7 @@ from posekit.inference.blazepose_detector import (
     decode_detections,
     fixed_point_warp_maps,
     pad_roi_to_aspect,
+    sigmoid,
     ssd_anchors,
     weighted_non_max_suppression,
 )
@@ -112,6 +113,96 @@ def test_fixed_point_maps_and_identity_crop() -> None:
     turned = crop_rotated_rect(square, (15.0, 15.0), (30.0, 30.0), np.pi / 2, (30, 30), cv2.BORDER_REPLICATE)
     np.testing.assert_array_equal(turned[1:], np.rot90(square, k=1)[:-1])
     np.testing.assert_array_equal(turned[0], turned[1])  # replicated border
+
+
+def reference_fixed_point_warp_maps(matrix: np.ndarray, output_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The classic OpenCV warp maps written plainly over the whole grid (int64, explicit clamps)."""
+    width, height = output_size
+    inverse = np.linalg.inv(matrix.astype(np.float64))
+    columns = np.arange(width, dtype=np.float64)[None, :]  # (1, w)
+    rows = np.arange(height, dtype=np.float64)[:, None]  # (h, 1)
+    denominator = inverse[2, 0] * columns + (inverse[2, 1] * rows + inverse[2, 2])  # (h, w)
+    factor = np.where(denominator != 0, 32.0 / np.where(denominator != 0, denominator, 1.0), 0.0)
+    limit = (float(np.iinfo(np.int32).min), float(np.iinfo(np.int32).max))
+    source_x = np.clip((inverse[0, 0] * columns + (inverse[0, 1] * rows + inverse[0, 2])) * factor, *limit)
+    source_y = np.clip((inverse[1, 0] * columns + (inverse[1, 1] * rows + inverse[1, 2])) * factor, *limit)
+    fixed_x = np.rint(source_x).astype(np.int64)
+    fixed_y = np.rint(source_y).astype(np.int64)
+    map_xy = np.clip(np.stack([fixed_x >> 5, fixed_y >> 5], axis=-1), -32768, 32767).astype(np.int16)  # (h, w, 2)
+    return map_xy, ((fixed_y & 31) * 32 + (fixed_x & 31)).astype(np.uint16)
+
+
+def roi_matrix(
+    center: tuple[float, float], size: tuple[float, float], degrees: float, output: tuple[int, int]
+) -> np.ndarray:
+    """The perspective matrix ``crop_rotated_rect`` builds for a rotated rectangle."""
+    corners = cv2.boxPoints((center, size, degrees)).astype(np.float32)
+    width, height = output
+    targets = np.array([[0.0, height], [0.0, 0.0], [width, 0.0], [width, height]], np.float32)
+    return cv2.getPerspectiveTransform(corners, targets)
+
+
+def test_fixed_point_maps_are_bit_identical_to_the_plain_computation() -> None:
+    generator = np.random.default_rng(7)
+    cases: list[tuple[np.ndarray, tuple[int, int]]] = []
+    for output in [(256, 256), (224, 224), (37, 5), (1, 1), (300, 2)]:
+        for _ in range(8):  # BlazePose-like ROIs: anywhere, any size and rotation, partly outside the image
+            center = (float(generator.uniform(-300, 1600)), float(generator.uniform(-300, 1000)))
+            side = float(generator.uniform(2.0, 3000.0))
+            cases.append(
+                (
+                    roi_matrix(center, (side, side * generator.uniform(0.5, 2)), generator.uniform(-180, 180), output),
+                    output,
+                )
+            )
+        # True perspective, huge magnifications (int16 and int32 saturation), zero denominators.
+        perspective = np.eye(3) + generator.normal(0, 0.01, (3, 3))
+        cases.append((perspective, output))
+        cases.append((np.diag([1e-7, 1e-7, 1.0]), output))
+        cases.append((np.array([[1e-12, 0, 0], [0, 1e-12, 0], [0, 0, 1.0]]), output))
+        cases.append((np.linalg.inv(np.array([[1.0, 0, 0], [0, 1, 0], [1.0, 0, -1.0]])), output))  # W = x - 1
+        cases.append((np.linalg.inv(np.array([[2.0, 0, 5], [0, 1, 0], [-0.5, 1.0, 0.5]])), output))
+    for matrix, output in cases:
+        expected = reference_fixed_point_warp_maps(matrix, output)
+        map_xy, fraction = fixed_point_warp_maps(matrix, output)
+        assert map_xy.dtype == np.int16 and fraction.dtype == np.uint16
+        assert map_xy.shape == (output[1], output[0], 2) and map_xy.flags.c_contiguous
+        np.testing.assert_array_equal(map_xy, expected[0])
+        np.testing.assert_array_equal(fraction, expected[1])
+    assert any((reference_fixed_point_warp_maps(m, o)[0] == 32767).any() for m, o in cases)  # saturation was tested
+    with pytest.raises(ValueError, match="3, 3"):
+        fixed_point_warp_maps(np.eye(2), (4, 4))
+
+
+def test_crop_is_bit_identical_to_remap_with_plain_maps() -> None:
+    image = np.random.default_rng(3).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    for center, side, degrees in [
+        ((640.5, 360.25), 500.0, 17.0),
+        ((10.0, 700.0), 900.0, -135.0),
+        ((1279, 0), 40.0, 90.0),
+    ]:
+        matrix = roi_matrix(center, (side, side), degrees, (256, 256))
+        map_xy, fraction = reference_fixed_point_warp_maps(matrix, (256, 256))
+        expected = cv2.remap(image, map_xy, fraction, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        crop = crop_rotated_rect(image, center, (side, side), np.radians(degrees), (256, 256), cv2.BORDER_REPLICATE)
+        np.testing.assert_array_equal(crop, expected)
+
+
+def test_sigmoid_is_the_float32_formula_without_overflow() -> None:
+    logits = np.concatenate(
+        [np.linspace(-88.0, 88.0, 20001, dtype=np.float32), np.array([0.0, -0.0, 1e-30, 15.9, -87.99], np.float32)]
+    )
+    naive = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)
+    result = sigmoid(logits)
+    assert result.dtype == np.float32 and result.shape == logits.shape
+    np.testing.assert_array_equal(result, naive)  # bit for bit where exp(-x) does not overflow
+    with np.errstate(all="raise"):  # no overflow (underflow to subnormal/0 is ignored, as numpy's default)
+        with np.errstate(under="ignore"):
+            extreme = sigmoid(np.array([-1e4, -200.0, -100.0, -88.5, 100.0, 1e4, np.inf, -np.inf], np.float32))
+    np.testing.assert_allclose(extreme, [0, 0, np.exp(-100.0), np.exp(-88.5), 1, 1, 1, 0], rtol=1e-5, atol=1e-45)
+    assert np.isnan(sigmoid(np.array([np.nan], np.float32)))[0]
+    assert sigmoid(np.float32(0.0)).shape == () and float(sigmoid(np.float32(0.0))) == 0.5
+    assert float(sigmoid(np.float32(-100.0))) > 0.0  # the naive formula gives exactly 0 (and a warning)
 
 
 def test_detects_people_in_a_real_image(shared_data: Path, detector: BlazePoseDetector) -> None:

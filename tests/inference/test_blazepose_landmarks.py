@@ -94,6 +94,13 @@ def test_heatmap_refinement_by_hand() -> None:
     np.testing.assert_allclose(narrow[1], landmarks[1])
     on_peak = refine_landmarks_from_heatmap(np.array([[0, 0], [10.9 / 64, 40.1 / 64], [0, 0], [0, 0]]), heatmap, 3)
     np.testing.assert_allclose(on_peak[1], [10 / 64, 40 / 64], atol=1e-6)
+    # Very negative logits (exp(-x) overflows float32 in the textbook sigmoid) give no warning.
+    deep = np.full((64, 64, 4), -500.0, np.float32)
+    deep[20, 30, 0] = 20.0
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        refined_deep = refine_landmarks_from_heatmap(landmarks, deep)
+    np.testing.assert_allclose(refined_deep[0], [30 / 64, 20 / 64], atol=1e-6)
+    np.testing.assert_allclose(refined_deep[1:], landmarks[1:])
 
 
 def test_landmarks_on_a_real_person_are_plausible(

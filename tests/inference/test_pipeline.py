@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 
 from posekit.inference.blazepose_detector import PersonDetections
 from posekit.inference.detectors import BoxFileDetector, box_detections
-from posekit.inference.pipeline import TopDownPipeline, box_rois, build_blazepose_pipeline
+from posekit.inference.pipeline import (
+    BlazePoseEstimatorAdapter,
+    TopDownPipeline,
+    TrackedDetectionFilter,
+    box_rois,
+    build_blazepose_pipeline,
+)
 from posekit.inference.video import VideoPosePipeline
 from posekit.io.images import read_image
 from posekit.structures import PoseInstances
@@ -133,3 +140,123 @@ def test_video_pipeline_keeps_ids_and_skips_the_detector_while_tracking(
         assert instances.track_ids is not None and set(instances.track_ids.tolist()) <= first_ids | {max(first_ids) + 1}
     assert first_ids <= set(results[-1].track_ids.tolist())
     assert video.detector_runs < len(clip)
+
+
+def test_person_detections_select_keeps_the_image_size() -> None:
+    detections = box_detections(np.array([[0, 0, 10, 10], [5, 5, 20, 30]], np.float32), np.array([0.9, 0.4]), (40, 30))
+    chosen = detections.select(np.array([1]))
+    assert len(chosen) == 1 and chosen.image_size == (40, 30)
+    np.testing.assert_array_equal(chosen.boxes, [[5, 5, 20, 30]])
+    assert len(detections.select(np.array([False, False]))) == 0
+
+
+def test_tracked_detections_match_the_roi_that_tracking_predicts(blazepose: TopDownPipeline) -> None:
+    adapter = blazepose.estimator
+    assert isinstance(adapter, BlazePoseEstimatorAdapter) and isinstance(adapter, TrackedDetectionFilter)
+    state = np.zeros((6, 3), np.float32)
+    state[0, :2], state[1, :2] = (100, 200), (100, 120)  # ROI centre (100, 200), side 2 * 80 * 1.25 = 200
+    keypoints = np.full((5, 4, 2), np.nan, np.float32)
+    keypoints[0, :2] = [[105, 200], [105, 120]]  # 5 px away, same size: the tracked person
+    keypoints[1, :2] = [[150, 200], [150, 120]]  # 50 px away (0.25 side): someone else
+    keypoints[2, :2] = [[100, 200], [100, 20]]  # same centre, side 450 (2.25x): someone else
+    keypoints[3, :2] = [[100, 219], [100, 139]]  # 19 px away (< 0.1 side)
+    keypoints[:4, 2:] = 0.0  # the ROI uses points 0 and 1; the others only need to be finite
+    boxes = np.zeros((5, 4), np.float32)
+    boxes[4] = [40, 120, 160, 280]  # no alignment points: the box ROI, centre (100, 200), side 160 * 1.25
+    detections = PersonDetections(
+        boxes=boxes, scores=np.full(5, 0.9, np.float32), keypoints=keypoints, image_size=(640, 480)
+    )
+    assert adapter.tracked_detections(detections, [state]).tolist() == [True, False, False, True, True]
+    lost = np.full((6, 3), np.nan, np.float32)
+    assert adapter.tracked_detections(detections, [lost]).tolist() == [False] * 5
+    assert adapter.tracked_detections(detections, []).tolist() == [False] * 5
+    assert adapter.tracked_detections(detections, [state], max_center_distance=0.01).tolist() == [False] * 4 + [True]
+    with pytest.raises(ValueError, match="max_size_ratio"):
+        adapter.tracked_detections(detections, [state], max_size_ratio=0.5)
+
+
+class _StandingPeopleDetector:
+    """People standing still at fixed x positions (a third one walks in at frame 3)."""
+
+    def __init__(self) -> None:
+        self.frame = 0
+
+    def detect(self, image: np.ndarray) -> PersonDetections:
+        centres = [50.0, 150.0] + ([250.0] if self.frame >= 3 else [])
+        boxes = np.array([[x - 20, 0, x + 20, 100] for x in centres], np.float32)
+        return box_detections(boxes, np.full(len(centres), 0.9), (300, 100))
+
+
+class _StandingPeopleEstimator:
+    """A tracking estimator stand-in: a 17-point pose spread over each box; the state is the box."""
+
+    def __init__(self) -> None:
+        self.estimated = 0
+
+    def _poses(self, boxes: np.ndarray) -> PoseInstances:
+        fractions = np.linspace(0.0, 1.0, 17)[None, :, None]  # (1, 17, 1)
+        points = boxes[:, None, :2] + fractions * (boxes[:, None, 2:] - boxes[:, None, :2])  # (N, 17, 2)
+        count = boxes.shape[0]
+        return PoseInstances(
+            keypoints=points.astype(np.float32),
+            scores=np.ones((count, 17), np.float32),
+            skeleton="coco",
+            boxes=boxes.astype(np.float32),
+            instance_scores=np.full(count, 0.9, np.float32),
+        )
+
+    def estimate_with_state(
+        self, image: np.ndarray, detections: PersonDetections
+    ) -> tuple[PoseInstances, list[np.ndarray]]:
+        self.estimated += len(detections)
+        return self._poses(detections.boxes), list(detections.boxes)
+
+    def estimate(self, image: np.ndarray, detections: PersonDetections) -> PoseInstances:
+        return self.estimate_with_state(image, detections)[0]
+
+    def propagate(self, image: np.ndarray, states: Sequence[np.ndarray]) -> tuple[PoseInstances, list[np.ndarray]]:
+        boxes = np.stack(states) if len(states) else np.zeros((0, 4), np.float32)
+        return self._poses(boxes), list(boxes)
+
+    def tracked_detections(self, detections: PersonDetections, states: Sequence[np.ndarray]) -> np.ndarray:
+        centres = (detections.boxes[:, :2] + detections.boxes[:, 2:]) / 2  # (N, 2)
+        tracked = np.stack([(state[:2] + state[2:]) / 2 for state in states])  # (M, 2)
+        return np.asarray((np.linalg.norm(centres[:, None] - tracked[None], axis=-1) < 5).any(axis=1))
+
+
+def test_video_pipeline_skips_tracked_people_before_estimating() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    results = {}
+    for skip in (True, False):
+        detector, estimator = _StandingPeopleDetector(), _StandingPeopleEstimator()
+        video = VideoPosePipeline(
+            TopDownPipeline(detector, estimator, min_score=0.5), redetect_every=2, skip_tracked_detections=skip
+        )
+        ids = []
+        for index in range(6):
+            detector.frame = index
+            instances = video(image, index, index / 25.0)
+            assert instances.track_ids is not None
+            ids.append(sorted(instances.track_ids.tolist()))
+        results[skip] = (ids, estimator.estimated, video.skipped_detections, video.estimator_runs, video.detector_runs)
+    ids, estimated, skipped, runs, detector_runs = results[True]
+    assert ids == [[0, 1], [0, 1], [0, 1], [0, 1], [0, 1, 2], [0, 1, 2]]
+    assert detector_runs == 3  # frames 0, 2, 4
+    # Frame 0 estimates both people; frames 2 and 4 only the newcomer (walked in at frame 3, seen at 4).
+    assert estimated == 3 and skipped == 4
+    assert runs == 3 + 2 * 4 + 3  # estimated detections + propagated people (2 in frames 1-4, 3 in frame 5)
+    # Without skipping, the same ids; the duplicates are estimated, then removed by OKS.
+    assert results[False][0] == ids and results[False][1] == estimated + skipped and results[False][2] == 0
+
+
+def test_video_pipeline_does_not_estimate_a_tracked_person_twice(shared_data: Path, blazepose: TopDownPipeline) -> None:
+    clip = sorted((shared_data / "posetrack18" / "videos" / "000001_mpiinew_test").glob("*.jpg"))[:5]
+    images = [read_image(path) for path in clip]
+    runs = {}
+    for skip in (True, False):
+        video = VideoPosePipeline(blazepose, redetect_every=1, skip_tracked_detections=skip)
+        ids = [video(image, index, index / 25.0).track_ids.tolist() for index, image in enumerate(images)]
+        runs[skip] = (ids, video.estimator_runs, video.skipped_detections, video.detector_runs)
+    assert runs[True][0] == runs[False][0] and len(runs[True][0][0]) >= 1
+    assert runs[True][3] == runs[False][3] == len(images)  # the detector ran on every frame in both
+    assert runs[True][2] >= 1 and runs[True][1] == runs[False][1] - runs[True][2]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from posekit.inference.tracking import PoseTracker, suppress_duplicates
+from posekit.inference.tracking import PoseTracker, min_cost_assignment, suppress_duplicates
 
 # A 5-keypoint stick person (head, shoulders, feet) about 100 px tall, centred at the origin.
 TEMPLATE = np.array([[0, -50], [-15, -30], [15, -30], [-10, 50], [10, 50]], np.float64)
@@ -83,3 +86,47 @@ def test_suppress_duplicates_keeps_the_better_of_two_poses_on_one_person() -> No
     # Equal scores: the priority (e.g. an established track) decides.
     keep = suppress_duplicates(keypoints[:2], boxes[:2], np.array([0.9, 0.9]), priority=np.array([0.0, 1.0]))
     assert keep.tolist() == [1]
+
+
+def test_min_cost_assignment_by_hand_and_against_scipy() -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    # Greedy would take (0, 0) = 1 and then pay 10 for row 1; the optimum crosses over: 2 + 3.
+    rows, columns = min_cost_assignment(np.array([[1.0, 2.0], [3.0, 10.0]]))
+    assert rows.tolist() == [0, 1] and columns.tolist() == [1, 0]
+    rows, columns = min_cost_assignment(np.array([[5.0], [1.0], [3.0]]))  # more rows than columns
+    assert rows.tolist() == [1] and columns.tolist() == [0]
+    assert [array.shape for array in min_cost_assignment(np.zeros((0, 3)))] == [(0,), (0,)]
+    generator = np.random.default_rng(0)
+    for _ in range(300):
+        shape = tuple(generator.integers(1, 8, 2))
+        cost = generator.normal(size=shape)  # continuous costs: the optimum is unique
+        rows, columns = min_cost_assignment(cost)
+        expected_rows, expected_columns = linear_sum_assignment(cost)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_array_equal(columns, expected_columns)
+        tied = generator.integers(0, 3, shape).astype(np.float64)  # ties: any optimum, same total
+        rows, columns = min_cost_assignment(tied)
+        expected_rows, expected_columns = linear_sum_assignment(tied)
+        assert len(set(rows.tolist())) == len(set(columns.tolist())) == min(shape)
+        assert tied[rows, columns].sum() == tied[expected_rows, expected_columns].sum()
+    with pytest.raises(ValueError, match="finite"):
+        min_cost_assignment(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="shape"):
+        min_cost_assignment(np.zeros(3))
+
+
+def test_tracking_does_not_import_scipy_optimize() -> None:
+    # scipy.optimize takes 0.3-0.5 s to import: a noticeable part of a short `posekit predict` run.
+    script = (
+        "import sys, numpy as np\n"
+        "from posekit.inference.tracking import PoseTracker\n"
+        "tracker = PoseTracker()\n"
+        "points = np.zeros((1, 5, 2)) + [[10.0, 10.0]]\n"
+        "tracker.update(0, np.array([[0.0, 0, 20, 20]]), points, np.ones(1))\n"
+        "ids = tracker.update(2, np.array([[1.0, 0, 21, 20]]), points + 1, np.ones(1))\n"
+        "assert ids.tolist() == [0], ids\n"
+        "print('scipy.optimize' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
