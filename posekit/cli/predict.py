@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import os
 import sys
 import time
@@ -61,6 +62,19 @@ import numpy as np
 
 PROG = "posekit predict"
 DEFAULT_OUT = "runs/predict"
+
+
+# MediaPipe keeps detections scoring 0.5; posekit goes lower because its landmark model's pose
+# presence check (> 0.5) rejects what is not a person (see README, benchmarks/eval_shared_data.py).
+DETECTOR_MIN_SCORE = 0.5
+
+
+def _tiles_option(value: str) -> str | int:
+    if value in ("auto", "off"):
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"expected auto, off or a whole number >= 1, got {value!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=10,
         help="in videos, run the person detector at least every N frames to find new people (default: 10)",
+    )
+    parser.add_argument(
+        "--detector-min-score",
+        type=float,
+        default=DETECTOR_MIN_SCORE,
+        help=f"minimum person-detector score (default: {DETECTOR_MIN_SCORE}); the pose model's presence check still "
+        "drops detections that are not people",
+    )
+    parser.add_argument(
+        "--tiles",
+        default="auto",
+        type=_tiles_option,
+        help="run the person detector on the whole image and on overlapping tiles to find small people: auto "
+        "tiles images whose long side is at least 448 px (7 detector runs at 640x480, 22 at 1920x1080; videos use "
+        "one tile level on detector frames only), off is fastest, N uses one level of tiles of long side / N "
+        "(default: auto)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for the models (default: the number of cores, at most 4)"
@@ -232,6 +262,7 @@ class _Run:
     videos_done: int = 0
     frames_done: int = 0
     people: int = 0
+    video_pipeline: Any = None
     lifter: Any = None
     lifted: list[tuple[str, Any]] = field(default_factory=list)
     bvh_names: set[str] = field(default_factory=set)
@@ -294,7 +325,7 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
     from posekit.viz.draw import draw_poses
 
     video = VideoPosePipeline(
-        run.pipeline,
+        run.video_pipeline if run.video_pipeline is not None else run.pipeline,
         smoother=PoseSmoother() if run.args.smooth else None,
         redetect_every=run.args.redetect_every,
     )
@@ -387,7 +418,7 @@ def main(argv: Sequence[str]) -> int:
     notes: list[str] = []
     inputs, errors = _collect_inputs(args.inputs, notes)
     from posekit.inference.detectors import BoxFileDetector
-    from posekit.inference.pipeline import build_blazepose_pipeline
+    from posekit.inference.pipeline import build_blazepose_pipeline, build_person_detector
 
     box_file = BoxFileDetector(args.detections, images_path=args.images_json) if args.detections is not None else None
     image_ids = _load_image_ids(args.images_json)
@@ -396,13 +427,25 @@ def main(argv: Sequence[str]) -> int:
     with suppress_native_stderr():
         if args.model is None:
             pipeline = build_blazepose_pipeline(
-                max_people=args.max_people, min_score=args.min_score, num_threads=args.threads
+                max_people=args.max_people,
+                min_score=args.min_score,
+                detector_min_score=args.detector_min_score,
+                num_threads=args.threads,
+                tiles=args.tiles,
             )
         else:
             pipeline = _model_pipeline(args)
         pipeline(np.zeros((8, 8, 3), np.uint8))  # first run: the TFLite runtime prints its banner here
+        video_pipeline = pipeline
+        if args.tiles == "auto" and any(item.kind != "image" for item in inputs):
+            # Video runs the detector only on some frames; one tile level finds the same people there.
+            video_pipeline = copy.copy(pipeline)
+            video_pipeline.detector = build_person_detector(
+                args.detector_min_score, num_threads=args.threads, tiles="auto", tile_levels=1
+            )
     out = Path(args.out)
     run = _Run(args, out, pipeline, box_file, image_ids, next_id=max(image_ids.values(), default=0) + 1)
+    run.video_pipeline = video_pipeline
     if args.lift:
         run.lifter = _load_lifter(args.lifter, args.threads)
     for line in notes:
@@ -477,15 +520,13 @@ def _model_pipeline(args: argparse.Namespace) -> Any:
     """
     import torch
 
-    from posekit.inference.blazepose_detector import BlazePoseDetector
-    from posekit.inference.pipeline import TopDownPipeline, default_num_threads
+    from posekit.inference.pipeline import TopDownPipeline, build_person_detector
     from posekit.inference.topdown_model import build_model_estimator
 
     torch.set_num_threads(args.threads if args.threads is not None else 1)
     estimator = build_model_estimator(args.model, args.weights, device=args.device)
-    threads = default_num_threads() if args.threads is None else args.threads
     return TopDownPipeline(
-        detector=BlazePoseDetector(num_threads=threads),
+        detector=build_person_detector(args.detector_min_score, num_threads=args.threads, tiles=args.tiles),
         estimator=estimator,
         max_people=args.max_people,
         min_score=args.min_score,

@@ -18,6 +18,7 @@ _LAZY: dict[str, str] = {
     "BoxFileDetector": "posekit.inference.detectors",
     "PoseTracker": "posekit.inference.tracking",
     "OneEuroFilter": "posekit.inference.smoothing",
+    "TiledPersonDetector": "posekit.inference.multiscale",
     "Lifter": "posekit.inference.lifting",
     "load_lifter": "posekit.inference.lifting",
     "lift_sequence": "posekit.inference.lifting",

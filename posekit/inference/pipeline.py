@@ -31,6 +31,7 @@ from posekit.inference.blazepose_landmarks import (
 )
 from posekit.inference.detectors import PersonDetector
 from posekit.inference.image import to_rgb_uint8
+from posekit.inference.multiscale import TiledPersonDetector
 from posekit.inference.tracking import box_area, suppress_duplicates
 from posekit.structures import PoseInstances
 
@@ -43,6 +44,7 @@ __all__ = [
     "blazepose_instances",
     "box_rois",
     "build_blazepose_pipeline",
+    "build_person_detector",
     "clip_to_image",
     "default_num_threads",
     "keypoint_boxes",
@@ -368,6 +370,29 @@ def default_num_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def build_person_detector(
+    min_score: float = 0.5,
+    num_threads: int | None = None,
+    tiles: str | int = "auto",
+    tile_levels: int = 2,
+    model_path: str | Path | None = None,
+) -> PersonDetector:
+    """The BlazePose person detector, tiled over large images unless ``tiles="off"``.
+
+    Args:
+        min_score: minimum detection score (MediaPipe: 0.5).
+        num_threads: CPU threads for TFLite (``None``: :func:`default_num_threads`).
+        tiles: ``"auto"``, ``"off"`` or an integer (see :func:`build_blazepose_pipeline`).
+        tile_levels: at most this many tile sizes with ``"auto"``.
+        model_path: another ``pose_detection.tflite``; default the shipped one.
+    """
+    num_threads = default_num_threads() if num_threads is None else num_threads
+    detector = BlazePoseDetector(model_path=model_path, min_score=min_score, num_threads=num_threads)
+    if tiles == "off":
+        return detector
+    return TiledPersonDetector(detector, tiles=tiles, max_levels=tile_levels)
+
+
 def build_blazepose_pipeline(
     max_people: int | None = None,
     min_score: float = 0.2,
@@ -375,6 +400,8 @@ def build_blazepose_pipeline(
     detector_path: str | Path | None = None,
     landmarker_path: str | Path | None = None,
     num_threads: int | None = None,
+    tiles: str | int = "auto",
+    tile_levels: int = 2,
 ) -> TopDownPipeline:
     """The default posekit pipeline: BlazePose detector + BlazePose landmark model (shipped weights).
 
@@ -386,9 +413,14 @@ def build_blazepose_pipeline(
         detector_path: another ``pose_detection.tflite``; default the shipped one.
         landmarker_path: another BlazePose landmark ``.tflite``; default the shipped ``full`` model.
         num_threads: CPU threads for TFLite (``None``: :func:`default_num_threads`).
+        tiles: ``"auto"`` runs the detector on the whole image and on overlapping tiles, so that
+            people too small for its 224 x 224 input are found too (images whose long side is at
+            least 448 px; :class:`~posekit.inference.multiscale.TiledPersonDetector`); ``"off"``
+            the whole image only; an integer ``N`` one level of tiles of side long side / N.
+        tile_levels: at most this many tile sizes (long / 2, long / 4, ...) with ``"auto"``.
     """
     num_threads = default_num_threads() if num_threads is None else num_threads
-    detector = BlazePoseDetector(model_path=detector_path, min_score=detector_min_score, num_threads=num_threads)
+    detector = build_person_detector(detector_min_score, num_threads, tiles, tile_levels, detector_path)
     landmarker = BlazePoseLandmarker(model_path=landmarker_path, num_threads=num_threads)
     return TopDownPipeline(
         detector=detector,
