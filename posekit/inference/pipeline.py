@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from posekit.geometry import box_area, box_from_keypoints, clip_boxes
 from posekit.inference.blazepose_detector import BlazePoseDetector, PersonDetections
 from posekit.inference.blazepose_landmarks import (
     ROI_SCALE,
@@ -32,7 +33,7 @@ from posekit.inference.blazepose_landmarks import (
 from posekit.inference.detectors import PersonDetector
 from posekit.inference.image import to_rgb_uint8
 from posekit.inference.multiscale import TiledPersonDetector
-from posekit.inference.tracking import box_area, suppress_duplicates
+from posekit.inference.tracking import suppress_duplicates
 from posekit.structures import PoseInstances
 
 __all__ = [
@@ -45,9 +46,7 @@ __all__ = [
     "box_rois",
     "build_blazepose_pipeline",
     "build_person_detector",
-    "clip_to_image",
     "default_num_threads",
-    "keypoint_boxes",
 ]
 
 
@@ -95,28 +94,6 @@ class TrackedDetectionFilter(Protocol):
         ...
 
 
-def keypoint_boxes(keypoints: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """Tight xyxy boxes ``(N, 4)`` around the valid, finite keypoints ``(N, K, 2+)``; zeros when none.
-
-    (The same as ``posekit.geometry.box_from_keypoints`` without padding, in numpy only: importing
-    ``posekit.geometry`` imports torch, which would add seconds to every ``posekit predict`` start.)
-    """
-    points = np.asarray(keypoints, dtype=np.float64)[..., :2]
-    usable = np.asarray(np.isfinite(points).all(axis=-1))  # (N, K)
-    if valid is not None:
-        usable &= np.asarray(valid) > 0
-    low = np.where(usable[..., None], points, np.inf).min(axis=-2)  # (N, 2)
-    high = np.where(usable[..., None], points, -np.inf).max(axis=-2)  # (N, 2)
-    boxes = np.concatenate([low, high], axis=-1)
-    return np.where(usable.any(axis=-1, keepdims=True), boxes, 0.0)
-
-
-def clip_to_image(boxes: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """xyxy boxes ``(N, 4)`` clipped to ``[0, w] x [0, h]``."""
-    limits = np.array([image_size[0], image_size[1], image_size[0], image_size[1]], np.float64)
-    return np.clip(np.asarray(boxes, np.float64), 0.0, limits)
-
-
 def box_rois(boxes: np.ndarray, scale: float = ROI_SCALE) -> Rois:
     """Upright square ROIs around person boxes: centred on the box, side ``max(w, h) * scale``.
 
@@ -156,8 +133,8 @@ def blazepose_instances(landmarks: BlazePoseLandmarks, image_size: tuple[int, in
     finite = np.isfinite(points).all(axis=-1)  # (N, 33)
     visibility = np.where(finite, np.nan_to_num(landmarks.visibility), 0.0).astype(np.float32)
     keypoints = np.where(finite[..., None], points, 0.0).astype(np.float32)
-    boxes = keypoint_boxes(points, valid=finite)
-    boxes = clip_to_image(boxes, image_size)
+    boxes = box_from_keypoints(points, valid=finite)
+    boxes = clip_boxes(boxes, image_size)
     instance_scores = np.nan_to_num(landmarks.pose_score) * visibility.mean(axis=1) if len(landmarks) else None
     return PoseInstances(
         keypoints=keypoints,
@@ -330,7 +307,7 @@ class TopDownPipeline:
         confident = np.flatnonzero(scores >= self.min_score)
         if confident.size == 0:
             return confident.astype(np.int64)
-        boxes = instances.boxes if instances.boxes is not None else keypoint_boxes(instances.keypoints)
+        boxes = instances.boxes if instances.boxes is not None else box_from_keypoints(instances.keypoints)
         keep = suppress_duplicates(
             instances.keypoints[confident],
             boxes[confident],

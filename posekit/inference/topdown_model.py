@@ -41,11 +41,17 @@ import torch
 
 from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap, flip_heatmaps_torch
 from posekit.data.transforms import normalize_image
-from posekit.geometry import box_xyxy_to_cs, get_udp_warp_matrix, get_warp_matrix, keypoints_crop_to_image, warp_image
+from posekit.geometry import (
+    box_from_keypoints,
+    box_xyxy_to_cs,
+    get_udp_warp_matrix,
+    get_warp_matrix,
+    keypoints_crop_to_image,
+    warp_image,
+)
 from posekit.inference.blazepose_detector import PersonDetections
 from posekit.inference.blazepose_landmarks import ROI_SCALE, detections_to_rois
 from posekit.inference.image import to_rgb_uint8
-from posekit.inference.pipeline import keypoint_boxes
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, load_model_weights
 from posekit.models.pose2d.base import Pose2DModel
 from posekit.models.registry import get_model
@@ -447,7 +453,7 @@ class ModelPoseEstimator:
         previous = np.stack([np.asarray(state, np.float64).reshape(-1, 3) for state in states])  # (N, K, 3)
         confident = previous[..., 2] > self.keypoint_score_threshold
         confident = np.where(confident.any(axis=1, keepdims=True), confident, True)
-        boxes = keypoint_boxes(previous[..., :2], valid=confident)
+        boxes = box_from_keypoints(previous[..., :2], valid=confident)
         instances = self.estimate_boxes(image, boxes, np.ones(len(states), np.float32))
         return instances, self._states(instances)
 

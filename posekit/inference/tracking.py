@@ -24,32 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from posekit.geometry import box_area, box_iou
 from posekit.metrics.coco import oks, pairwise_oks
 
 __all__ = ["DEFAULT_SIGMA", "PoseTracker", "Track", "min_cost_assignment", "suppress_duplicates"]
 
 # OKS sigma used for skeletons that define none (BlazePose): close to COCO's torso/limb values.
 DEFAULT_SIGMA = 0.07
-
-
-# numpy-only box helpers: ``posekit.geometry`` also serves torch and imports it, which would add
-# seconds to the start of every ``posekit predict`` run (see the note in posekit.inference.pipeline).
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Areas ``(...)`` of xyxy boxes ``(..., 4)``; negative sides count as 0."""
-    sides = np.clip(boxes[..., 2:] - boxes[..., :2], 0.0, None)  # (..., 2)
-    return sides[..., 0] * sides[..., 1]
-
-
-def box_iou(boxes: np.ndarray, other_boxes: np.ndarray) -> np.ndarray:
-    """IoU ``(N, M)`` between xyxy boxes ``(N, 4)`` and ``(M, 4)``; 0 where the union is empty."""
-    first = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    second = np.asarray(other_boxes, dtype=np.float64).reshape(-1, 4)
-    top_left = np.maximum(first[:, None, :2], second[None, :, :2])  # (N, M, 2)
-    bottom_right = np.minimum(first[:, None, 2:], second[None, :, 2:])  # (N, M, 2)
-    overlap = np.clip(bottom_right - top_left, 0.0, None)
-    intersection = overlap[..., 0] * overlap[..., 1]
-    union = box_area(first)[:, None] + box_area(second)[None, :] - intersection
-    return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
 
 
 def _sigmas(sigmas: np.ndarray | None, num_keypoints: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from posekit.geometry import box_from_keypoints, clip_boxes
 from posekit.inference.blazepose_detector import PersonDetections
 from posekit.inference.detectors import box_detections
 from posekit.inference.image import to_rgb_uint8
@@ -34,8 +35,6 @@ from posekit.inference.pipeline import (
     TopDownPipeline,
     TrackedDetectionFilter,
     TrackingPoseEstimator,
-    clip_to_image,
-    keypoint_boxes,
 )
 from posekit.inference.smoothing import PoseSmoother
 from posekit.inference.tracking import PoseTracker
@@ -116,7 +115,7 @@ class VideoPosePipeline:
         center = (boxes[:, :2] + boxes[:, 2:]) / 2
         half = (boxes[:, 2:] - boxes[:, :2]) / 2 * self.box_margin
         height, width = image.shape[:2]
-        enlarged = clip_to_image(np.concatenate([center - half, center + half], axis=1), (width, height))
+        enlarged = clip_boxes(np.concatenate([center - half, center + half], axis=1), (width, height))
         scores = np.array([track.score for track in tracks], np.float32)
         instances = estimator.estimate(image, box_detections(enlarged, scores, (width, height)))
         # Without a one-to-one guarantee, generic poses are associated by matching, not by hint.
@@ -209,7 +208,7 @@ class VideoPosePipeline:
         instances = instances[keep]
         hint_array = hint_array[keep]
         kept_states = [states[index] for index in keep.tolist()]
-        boxes = instances.boxes if instances.boxes is not None else keypoint_boxes(instances.keypoints)
+        boxes = instances.boxes if instances.boxes is not None else box_from_keypoints(instances.keypoints)
         scores = instances.instance_scores if instances.instance_scores is not None else instances.scores.mean(1)
         track_ids = self.tracker.update(frame_index, boxes, instances.keypoints, scores, hint_array)
         pairs = zip(track_ids.tolist(), kept_states, strict=True)
