@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -104,13 +105,21 @@ def make_single_person_clip(path: Path) -> dict[str, float]:
     }
 
 
-def time_command(command: list[str]) -> tuple[float, str]:
+def time_command(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system of the child) and stdout of one process run.
+
+    CPU time is the steadier figure on a shared machine: other jobs stretch wall time, not the
+    work the process itself does.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed, done.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done.stdout
 
 
 def per_person_cost() -> dict[str, object]:
@@ -155,6 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", default=None, help="folder to keep the clip in (default: a temporary folder)")
+    parser.add_argument("--no-per-person", action="store_true", help="skip the per-person cost on dance.avi")
     args = parser.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="posekit_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -165,29 +175,45 @@ def main() -> None:
     commands = {
         "posekit": posekit + ["--out", str(workdir / "run_default")],
         "posekit --max-people 1": posekit + ["--max-people", "1", "--out", str(workdir / "run_single")],
+        "posekit --tiles off": posekit + ["--tiles", "off", "--out", str(workdir / "run_untiled")],
         "mediapipe": [str(REFERENCE_PYTHON), "-c", MEDIAPIPE_SCRIPT, str(clip)],
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     mediapipe_people = 0
     for _ in range(args.repeats):
         for name, command in commands.items():
-            elapsed, stdout = time_command(command)
+            elapsed, cpu, stdout = time_command(command)
             walls[name].append(elapsed)
+            cpus[name].append(cpu)
             if name == "mediapipe":
                 mediapipe_people = json.loads(stdout.strip().splitlines()[-1])["people"]
     frames = facts["frames"]
     report: dict[str, object] = {"clip_frames": frames, "repeats": args.repeats, "cpu_count": os.cpu_count()}
     for name, values in walls.items():
         median = statistics.median(values)
-        report[name] = {"wall_s": round(median, 3), "fps": round(frames / median, 2), "all_wall_s": values}
-    for name in ("posekit", "posekit --max-people 1"):
+        cpu = statistics.median(cpus[name])
+        report[name] = {
+            "wall_s": round(median, 3),
+            "fps": round(frames / median, 2),
+            "cpu_s": round(cpu, 3),
+            "all_wall_s": values,
+            "all_cpu_s": cpus[name],
+        }
+    for name in commands:
+        if name == "mediapipe":
+            continue
         report[f"ratio fps {name} / mediapipe"] = round(
             statistics.median(walls["mediapipe"]) / statistics.median(walls[name]), 3
+        )
+        report[f"ratio cpu mediapipe / {name}"] = round(
+            statistics.median(cpus["mediapipe"]) / statistics.median(cpus[name]), 3
         )
     results = json.loads((workdir / "run_default" / "predictions.json").read_text())
     report["posekit people-frames"] = len(results)
     report["mediapipe people-frames"] = mediapipe_people
-    report["per_person_cost_dance_avi"] = per_person_cost()
+    if not args.no_per_person:
+        report["per_person_cost_dance_avi"] = per_person_cost()
     print(json.dumps(report, indent=2))
 
 

@@ -353,6 +353,7 @@ def build_person_detector(
     tiles: str | int = "auto",
     tile_levels: int = 2,
     model_path: str | Path | None = None,
+    tile_every: int = 1,
 ) -> PersonDetector:
     """The BlazePose person detector, tiled over large images unless ``tiles="off"``.
 
@@ -362,12 +363,13 @@ def build_person_detector(
         tiles: ``"auto"``, ``"off"`` or an integer (see :func:`build_blazepose_pipeline`).
         tile_levels: at most this many tile sizes with ``"auto"``.
         model_path: another ``pose_detection.tflite``; default the shipped one.
+        tile_every: tile on every ``tile_every``-th call only (video re-detection).
     """
     num_threads = default_num_threads() if num_threads is None else num_threads
     detector = BlazePoseDetector(model_path=model_path, min_score=min_score, num_threads=num_threads)
     if tiles == "off":
         return detector
-    return TiledPersonDetector(detector, tiles=tiles, max_levels=tile_levels)
+    return TiledPersonDetector(detector, tiles=tiles, max_levels=tile_levels, tile_every=tile_every)
 
 
 def build_blazepose_pipeline(

@@ -238,3 +238,18 @@ def test_tiling_finds_at_least_the_plain_detections_on_a_real_frame(shared_data:
     assert (found.keypoints[:, 0, 0] > -width).all() and (found.keypoints[:, 0, 0] < 2 * width).all()
     assert (found.boxes[:, 3] <= height + 50).all()
     assert np.all(np.diff(found.scores) <= 0)
+
+
+def test_tile_every_tiles_the_first_call_and_every_nth_after() -> None:
+    fake = MarkerDetector()
+    image = marker_image((1280, 720), [(100, 100, 12)])
+    tiled = TiledPersonDetector(fake, tiles="auto", max_levels=1, tile_every=3)
+    runs = []
+    for _ in range(7):
+        assert len(tiled.detect(image)) == 1
+        runs.append(tiled.last_num_runs)
+    tiled_runs = runs[0]
+    assert tiled_runs > 1
+    assert runs == [tiled_runs, 1, 1, tiled_runs, 1, 1, tiled_runs]
+    with pytest.raises(ValueError, match="tile_every"):
+        TiledPersonDetector(fake, tile_every=0)
