@@ -12,6 +12,12 @@ at test time to be simulated. :class:`SyntheticLiftingWindows` draws each traini
   linearly between mocap frames. Looping clips (``wrap``) are continued cycle after cycle
   (each cycle moved by the clip's net root translation and heading change); other clips hold
   their first/last frame, as the official evaluation's edge padding does;
+* **limb mixing** (with ``limb_mix_probability`` per window): the arms and/or the legs are
+  replaced by those of another window (another clip, another time, same frame rate), moved
+  rigidly from the donor's torso frame into the receiver's (arms hang from the shoulders in the
+  frame of the shoulder line and the spine, legs from the hips in the frame of the hip line and
+  the spine). All clips drive one humanoid, so bone lengths are kept exactly; the 12 clips'
+  1,300 frames become many more distinct poses while every limb keeps real, smooth motion;
 * **body**: each bone scaled by its own factor in ``bone_scale_range`` (left and right share a
   factor up to +-2 %), the whole skeleton by ``body_scale_range`` (people of 1.45-1.95 m),
   factors fixed over the window; bones are rebuilt from the root outwards, so the topology
@@ -127,6 +133,8 @@ class LiftingAugmentation:
         mirror_probability: probability of a left-right mirrored world.
         noise_range: 2D noise standard deviation as a fraction of the person's box size.
         dropout_max: largest per-window rate of dropped (then interpolated) keypoints.
+        limb_mix_probability: probability that a window takes its arms, its legs or both (one
+            third each) from another window; 0 turns it off.
     """
 
     fps_range: tuple[float, float] = (25.0, 60.0)
@@ -150,6 +158,7 @@ class LiftingAugmentation:
     mirror_probability: float = 0.5
     noise_range: tuple[float, float] = (0.01, 0.03)
     dropout_max: float = 0.05
+    limb_mix_probability: float = 0.0
 
     def __post_init__(self) -> None:
         pairs = {
@@ -170,6 +179,8 @@ class LiftingAugmentation:
             raise ValueError(f"image_sizes must list positive (w, h) sizes, got {self.image_sizes}")
         if not 0 <= self.mirror_probability <= 1 or not 0 <= self.dropout_max < 1:
             raise ValueError("mirror_probability must be in [0, 1] and dropout_max in [0, 1)")
+        if not 0 <= self.limb_mix_probability <= 1:
+            raise ValueError(f"limb_mix_probability must be in [0, 1], got {self.limb_mix_probability}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,6 +313,23 @@ class _Geometry:
         self.mirror = mirror
         self.groups = {group: [index[name] for name in members] for group, members in _BONE_GROUPS.items()}
         self.left = {index[name] for name in names if name.startswith("left_")}
+        self.limb_frames = {
+            "arms": (index["chest"], index["neck"], index["left_shoulder"], index["right_shoulder"]),
+            "legs": (index["root"], index["chest"], index["left_hip"], index["right_hip"]),
+        }
+        self.limbs = {
+            "arms": [
+                (index[f"{side}_shoulder"], [index[f"{side}_elbow"], index[f"{side}_wrist"]])
+                for side in ("left", "right")
+            ],
+            "legs": [
+                (
+                    index[f"{side}_hip"],
+                    [index[f"{side}_{part}"] for part in ("knee", "ankle", "heel", "foot_index")],
+                )
+                for side in ("left", "right")
+            ],
+        }
 
 
 def _scale_bones(points: np.ndarray, factors: np.ndarray, geometry: _Geometry) -> np.ndarray:
@@ -313,6 +341,22 @@ def _scale_bones(points: np.ndarray, factors: np.ndarray, geometry: _Geometry) -
         parent = geometry.parent[child]
         scaled[child] = scaled[parent] + weights[child] * (by_point[child] - by_point[parent])
     return scaled.transpose(1, 2, 0, 3)  # (P, B, T, 3) -> (B, T, P, 3)
+
+
+def _torso_frames(points: np.ndarray, frame_points: tuple[int, int, int, int]) -> np.ndarray:
+    """Orthonormal torso frames ``(..., 3, 3)`` (columns: side, up, forward) of ``points (..., P, 3)``.
+
+    ``frame_points`` = (spine bottom, spine top, left attachment, right attachment): the first
+    axis runs right to left along the attachments, the second along the spine made orthogonal
+    to it, the third is their cross product.
+    """
+    bottom, top, left, right = frame_points
+    side = points[..., left, :] - points[..., right, :]
+    side = side / np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
+    up = points[..., top, :] - points[..., bottom, :]
+    up = up - np.sum(up * side, axis=-1, keepdims=True) * side
+    up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9)
+    return np.stack([side, up, np.cross(side, up)], axis=-1)  # (..., 3, 3)
 
 
 def _project(points_camera: np.ndarray, focal: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -404,13 +448,13 @@ class SyntheticLiftingWindows:
             rng = np.random.default_rng([self.seed, self.epoch, step, rank, world_size])
             yield self.sample(rng)
 
-    def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """One batch drawn with ``rng``."""
-        augmentation = self.augmentation
-        count, window = self.batch_size, self.receptive_field
-        # Time: clip, frame rate, output time, then the window's sample times.
-        clip_index = rng.integers(len(self.clips), size=count)
-        fps = _uniform(rng, augmentation.fps_range, count)
+    def _window_points(self, rng: np.random.Generator, clip_index: np.ndarray, fps: np.ndarray) -> np.ndarray:
+        """Named points ``(B, T, P, 3)`` (world metres) of windows of clips ``clip_index (B,)`` at ``fps (B,)``.
+
+        The output time is uniform over each clip; positions are interpolated linearly between
+        mocap frames (looping clips continue into their added cycles, others hold their ends).
+        """
+        count, window = len(clip_index), self.receptive_field
         durations = np.array([self.clips[index].duration for index in clip_index])
         output_time = rng.uniform(0.0, 1.0, size=count) * durations
         steps = np.arange(window) - (window - 1 if self.causal else (window - 1) // 2)
@@ -423,7 +467,18 @@ class SyntheticLiftingWindows:
         upper = np.minimum(lower + 1, last[:, None])
         fraction = (position - lower).astype(np.float32)[..., None, None]
         base = self.clip_offsets[clip_index][:, None]
-        points = (1 - fraction) * self.points[base + lower] + fraction * self.points[base + upper]  # (B, T, P, 3)
+        return (1 - fraction) * self.points[base + lower] + fraction * self.points[base + upper]  # (B, T, P, 3)
+
+    def sample(self, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """One batch drawn with ``rng``."""
+        augmentation = self.augmentation
+        count, window = self.batch_size, self.receptive_field
+        # Time: clip, frame rate, output time, then the window's sample times.
+        clip_index = rng.integers(len(self.clips), size=count)
+        fps = _uniform(rng, augmentation.fps_range, count)
+        points = self._window_points(rng, clip_index, fps)  # (B, T, P, 3)
+        if augmentation.limb_mix_probability > 0:
+            points = self._mix_limbs(points, fps, rng)
         output_index = window - 1 if self.causal else (window - 1) // 2
         points = self._random_body(points, rng)
         # Camera looking at the output frame's root.
@@ -455,6 +510,38 @@ class SyntheticLiftingWindows:
             "intrinsics": torch.from_numpy(_normalized_intrinsics(focal, principal, sizes).astype(np.float32)),
             "epoch": torch.tensor(self.epoch, dtype=torch.int64),
         }
+
+    def _mix_limbs(self, points: np.ndarray, fps: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Give some windows of ``points (B, T, P, 3)`` the arms and/or legs of other windows.
+
+        A window is mixed with probability ``limb_mix_probability``; it then takes the arms, the
+        legs or both (one third each) from a donor window drawn afresh (uniform clip and time,
+        the same frame rate). Each limb moves rigidly with its attachment's torso frame, frame by
+        frame: ``x = a + R R_donor^T (x_donor - a_donor)``, so bone lengths are kept.
+        """
+        count = points.shape[0]
+        mixed = np.flatnonzero(rng.random(count) < self.augmentation.limb_mix_probability)
+        if len(mixed) == 0:
+            return points
+        choice = rng.integers(3, size=len(mixed))  # 0: arms, 1: legs, 2: both
+        donors = self._window_points(rng, rng.integers(len(self.clips), size=len(mixed)), fps[mixed])
+        result = points.copy()
+        receivers = points[mixed]  # (M, T, P, 3)
+        for group, wanted in (("arms", choice != 1), ("legs", choice != 0)):
+            if not bool(np.any(wanted)):
+                continue
+            target, source = receivers[wanted], donors[wanted]  # (M', T, P, 3)
+            frame_points = self.geometry.limb_frames[group]
+            # R R_donor^T per frame: (M', T, 3, 3) @ (M', T, 3, 3)
+            rotation = _torso_frames(target, frame_points) @ np.swapaxes(_torso_frames(source, frame_points), -1, -2)
+            rows = mixed[wanted]
+            for attachment, members in self.geometry.limbs[group]:
+                offsets = source[:, :, members] - source[:, :, attachment : attachment + 1]  # (M', T, L, 3)
+                moved = np.einsum("mtij,mtlj->mtli", rotation, offsets)  # (M', T, L, 3)
+                result[np.ix_(rows, np.arange(points.shape[1]), np.asarray(members))] = (
+                    target[:, :, attachment : attachment + 1] + moved
+                ).astype(points.dtype)
+        return result
 
     def _random_body(self, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Bone-length and body-size variation, and mirroring, of ``points (B, T, P, 3)``."""

@@ -4,7 +4,7 @@
 a receptive field of 27 frames; 256 channels) with a trajectory model (128 channels), trained by
 ``posekit train configs/videopose3d/deepmimic_default.yaml`` on 12 of the 15 DeepMimic
 motion-capture clips shipped with pybullet, seen through random virtual cameras with
-detector-like 2D noise (:mod:`posekit.data.mocap_lifting`); ``PROVENANCE.md`` beside it records
+detector-like 2D noise and limb mixing (:mod:`posekit.data.mocap_lifting`); ``PROVENANCE.md`` beside it records
 the command, the data, the checksum and the errors measured on the three held-out clips.
 
 Input: Human3.6M-17 2D keypoints ``(T, 17, 2)`` in pixels converted with
@@ -29,7 +29,7 @@ from posekit.inference.lifting import Lifter, load_lifter, load_lifter_checkpoin
 __all__ = ["DEFAULT_LIFTER_SHA256", "default_lifter_info", "default_lifter_path", "load_default_lifter"]
 
 # SHA-256 of the shipped file (also in posekit/assets/lifter/PROVENANCE.md).
-DEFAULT_LIFTER_SHA256 = "1dc839bc09b70a1218b1cede14575fac8ce1bd295d12f4ec4670b202ccaee358"
+DEFAULT_LIFTER_SHA256 = "3187e61668087145a042d9be52e7a8601f882588bef6cae909509e531a881528"
 
 
 def default_lifter_path() -> Path:

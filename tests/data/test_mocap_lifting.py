@@ -11,6 +11,7 @@ from posekit.data.mocap import load_deepmimic_clips, to_h36m
 from posekit.data.mocap_lifting import (
     LiftingAugmentation,
     SyntheticLiftingWindows,
+    _torso_frames,
     look_at_cameras,
     prepare_clip,
     render_lifting_sequences,
@@ -78,3 +79,38 @@ def test_render_sequences(clips) -> None:  # type: ignore[no-untyped-def]
     lengths = np.linalg.norm(np.diff(to_h36m(names, points)[:, [1, 2]], axis=1), axis=-1)
     rendered = np.linalg.norm(np.diff(sequences[0].positions_3d[:, [1, 2]], axis=1), axis=-1)
     np.testing.assert_allclose(rendered, lengths, atol=1e-4)  # a rigid camera transform keeps bone lengths
+
+
+def test_limb_mixing_moves_donor_limbs_rigidly_onto_the_torso(clips) -> None:  # type: ignore[no-untyped-def]
+    mixing = dataclasses.replace(LiftingAugmentation(), limb_mix_probability=0.6)
+    windows = SyntheticLiftingWindows(clips, receptive_field=9, batch_size=48, augmentation=mixing, seed=0)
+    geometry = windows.geometry
+    fps = np.full(48, 30.0)
+    points = windows._window_points(np.random.default_rng(1), np.arange(48) % len(clips), fps)
+    result = windows._mix_limbs(points, fps, np.random.default_rng(2))
+    # Replay the draws of _mix_limbs to know which windows took which limbs from which donor.
+    replay = np.random.default_rng(2)
+    mixed = np.flatnonzero(replay.random(48) < 0.6)
+    choice = replay.integers(3, size=len(mixed))
+    donors = windows._window_points(replay, replay.integers(len(windows.clips), size=len(mixed)), fps[mixed])
+    assert 0 < len(mixed) < 48
+    untouched = np.setdiff1d(np.arange(48), mixed)
+    np.testing.assert_array_equal(result[untouched], points[untouched])
+    torso = [geometry.names.index(name) for name in ("root", "chest", "neck", "left_shoulder", "right_hip", "nose")]
+    np.testing.assert_array_equal(result[:, :, torso], points[:, :, torso])
+    for group, wanted in (("arms", choice != 1), ("legs", choice != 0)):
+        frame_points = geometry.limb_frames[group]
+        for attachment, members in geometry.limbs[group]:
+            # The limb seen from its own torso frame is the donor's, and is unchanged where not taken.
+            local = np.einsum(
+                "mtji,mtlj->mtli",
+                _torso_frames(result[mixed], frame_points),
+                result[mixed][:, :, members] - result[mixed][:, :, attachment : attachment + 1],
+            )
+            donor_local = np.einsum(
+                "mtji,mtlj->mtli",
+                _torso_frames(donors, frame_points),
+                donors[:, :, members] - donors[:, :, attachment : attachment + 1],
+            )
+            np.testing.assert_allclose(local[wanted], donor_local[wanted], atol=1e-5)
+            np.testing.assert_array_equal(result[mixed][~wanted][:, :, members], points[mixed][~wanted][:, :, members])

@@ -43,7 +43,8 @@ def test_default_lifter_on_a_held_out_clip() -> None:
     error = float(mpjpe(prediction, target)) * 1000
     aligned = float(p_mpjpe(prediction, target)) * 1000
     print(f"default lifter on held-out 'kick' (one random view): MPJPE {error:.1f} mm, P-MPJPE {aligned:.1f} mm")
-    assert error < 200.0 and aligned < error  # loose: measured 154 mm on this view (145.6 mm over 18 views)
+    # Loose bounds, measured + 25 %: 102.4 / 80.3 mm on this view (98.5 / 78.7 mm over the 18 held-out views).
+    assert error < 128.0 and aligned < 100.0 and aligned < error
     assert lifter.trajectory is not None
     root = lift_sequence(lifter.trajectory, sequence.keypoints_2d)
     assert root.shape == (len(clip), 1, 3) and (root[:, 0, 2] > 0).all()
