@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,6 @@ from posekit.skeletons import convert_keypoints
 from posekit.structures import PoseInstances, PoseSequence
 
 IMAGE_SIZE = (640, 480)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny convolutions: one thread avoids OpenMP hand-off costs (50 ms per call on a busy 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def make_model(joints_out: int = 17, *, joints_in: int = 17, causal: bool = False, seed: int = 0) -> TemporalModel:
