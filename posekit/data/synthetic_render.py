@@ -242,6 +242,21 @@ def _pixel_grid(box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]
     return np.meshgrid(columns, rows)  # each (h, w)
 
 
+def _gradient_2d(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column derivatives of a ``(h, w)`` array, as :func:`numpy.gradient` computes them.
+
+    ``numpy.gradient`` needs at least two samples along an axis; a part clipped by the image
+    border can leave a raster one pixel tall or wide, and along such an axis the derivative is
+    taken as zero (nothing varies across a single sample).
+
+    Returns:
+        ``(gradient_rows, gradient_columns)``, each ``(h, w)`` like ``values``.
+    """
+    rows = np.gradient(values, axis=0) if values.shape[0] > 1 else np.zeros_like(values)
+    columns = np.gradient(values, axis=1) if values.shape[1] > 1 else np.zeros_like(values)
+    return rows, columns
+
+
 def rasterize_part(part: BodyPart, focal: float, center: tuple[float, float],
                    image_size: tuple[int, int]) -> PartRaster | None:
     """Rasterise one part (see the module docstring); ``None`` when it misses the image.
@@ -325,7 +340,7 @@ def rasterize_part(part: BodyPart, focal: float, center: tuple[float, float],
         # showing the creases where its spheres intersect.
         distance = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
         ratio = distance / max(float(distance.max()), 1e-6)
-        gradient_y, gradient_x = np.gradient(distance)
+        gradient_y, gradient_x = _gradient_2d(distance)
         gradient_norm = np.maximum(np.hypot(gradient_x, gradient_y), 1e-6)
         normal_z = -np.sqrt(np.clip(1.0 - (1.0 - ratio) ** 2, 0.0, 1.0))
         side = np.sqrt(np.maximum(1.0 - normal_z**2, 0.0))

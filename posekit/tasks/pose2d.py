@@ -24,12 +24,19 @@ Training (one step, :func:`training_losses`):
   coordinates, or only on stage ``stage`` when the config trains the cascade stage by stage (the
   paper's procedure, Sec. 3.2: that stage's parameters train, every other stage is frozen, in eval
   mode, and earlier stages provide its input estimates; start from the previous stage's
-  checkpoint with ``model.weights``); IEF, Fixed Path Consolidation: at every iteration the
-  correction is regressed onto :func:`~posekit.models.pose2d.ief.ief_targets`, the bounded part
+  checkpoint with ``model.weights``; with ``cascade.simulated_fraction`` the refinement stages
+  are also fed simulated estimates, ground truth plus noise, as Sec. 3.2, Eq. 7); IEF, Fixed
+  Path Consolidation: at every iteration the correction is regressed onto
+  :func:`~posekit.models.pose2d.ief.ief_targets`, the bounded part
   of the remaining error (Carreira et al. 2016, Sec. 2.2), and the mean pose ``y_0`` is set from
   the training labels first;
 * hybrids (integral, DS-CNN): the coordinate loss (L1 by default, Sun et al. 2018) plus
   ``loss.heatmap_weight`` times the heatmap loss on the same Gaussian targets.
+
+Before each evaluation during training, ``eval.precise_bn_batches`` can recompute the BatchNorm
+statistics with the current weights (:func:`recompute_batchnorm_statistics`): DeepPose and IEF
+regress coordinates from globally pooled features, whose eval-mode output shifts with lagging
+moving-average statistics.
 
 Evaluation (:func:`predict_records` then :func:`compute_metrics`): crops at the records' boxes,
 optional flip test (the image is mirrored, the prediction mirrored back with the skeleton's
@@ -45,7 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +81,7 @@ from posekit.tasks import register_task
 
 __all__ = [
     "AugmentationConfig",
+    "CascadeConfig",
     "DataConfig",
     "EvalConfig",
     "LossConfig",
@@ -85,6 +93,7 @@ __all__ = [
     "compute_metrics",
     "evaluate",
     "predict_records",
+    "recompute_batchnorm_statistics",
     "train",
     "training_losses",
 ]
@@ -223,6 +232,10 @@ class EvalConfig:
         use_area: COCO ``area`` as the OKS scale (``None``: yes, except for CrowdPose, which uses
             the box as its official evaluation does).
         results_file: also write the predictions here (COCO results JSON).
+        precise_bn_batches: during training, before each evaluation, recompute the BatchNorm
+            running statistics as plain averages over this many training batches with the current
+            weights (no gradient; "precise BN", Wu & Johnson 2021, Sec. 3); the checkpoints then
+            carry these statistics. 0 keeps the exponential moving averages of training.
     """
 
     metric: Literal["coco_ap", "pckh", "pck"] = "coco_ap"
@@ -232,6 +245,37 @@ class EvalConfig:
     pck_threshold: float = 0.2
     use_area: bool | None = None
     results_file: str | None = None
+    precise_bn_batches: int = 0
+
+    def __post_init__(self) -> None:
+        if self.precise_bn_batches < 0:
+            raise ValueError(f"precise_bn_batches must be >= 0, got {self.precise_bn_batches}")
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """DeepPose refinement-stage training (Toshev & Szegedy 2014, Sec. 3.2, Eq. 7).
+
+    The paper trains stage ``s`` on the estimates of stage ``s - 1`` *and* on simulated ones: the
+    ground truth moved by displacements drawn from the previous stage's error distribution. Here a
+    fraction of the (sample, joint) pairs fed to each refinement stage during training is replaced
+    by ``ground truth + N(0, (simulated_std * crop)^2)`` per axis (``crop`` the refinement box in input
+    pixels), so the stage learns to localise a joint inside its box from the first step on, not only
+    once stage 1 has become accurate.
+
+    Attributes:
+        simulated_fraction: fraction of joints fed a simulated estimate (0: only the previous stage's).
+        simulated_std: standard deviation of the simulated displacement, a fraction of the box side.
+    """
+
+    simulated_fraction: float = 0.0
+    simulated_std: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.simulated_fraction <= 1.0:
+            raise ValueError(f"simulated_fraction must be in [0, 1], got {self.simulated_fraction}")
+        if not self.simulated_std > 0:
+            raise ValueError(f"simulated_std must be > 0, got {self.simulated_std}")
 
 
 @dataclass(frozen=True)
@@ -246,6 +290,7 @@ class Pose2DConfig:
         train: the training loop (:class:`posekit.engine.TrainConfig`).
         eval: evaluation.
         stage: DeepPose only: train only this 0-based cascade stage (``None``: every stage at once).
+        cascade: DeepPose only: how the refinement stages are fed during training.
     """
 
     model: ModelConfig
@@ -255,6 +300,7 @@ class Pose2DConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     stage: int | None = None
+    cascade: CascadeConfig = field(default_factory=CascadeConfig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,14 +395,17 @@ class Pose2DTrainingView(nn.Module):
 
     ``forward(images)`` returns ``{"heatmaps": [S x (B, K(+1), H, W)], "coordinates": [S x (B, K, 2)]}``;
     for IEF ``{"estimates": [...], "corrections": [...]}`` (:meth:`forward_corrections`); for a
-    DeepPose trained at stage ``s``, the coordinates of stages ``0..s``.
+    DeepPose trained at stage ``s``, the coordinates of stages ``0..s``. ``forward(images, labels)``
+    (DeepPose in training mode, ``cascade.simulated_fraction > 0``) feeds the refinement stages a
+    mix of the previous stage's estimates and simulated ones (:class:`CascadeConfig`).
 
     Args:
         model: the 2D model.
         stage: DeepPose stage being trained (the others are frozen and kept in eval mode).
+        cascade: DeepPose refinement feeding (default: the previous stage's estimates only).
     """
 
-    def __init__(self, model: Pose2DModel, stage: int | None = None) -> None:
+    def __init__(self, model: Pose2DModel, stage: int | None = None, cascade: CascadeConfig | None = None) -> None:
         super().__init__()
         from posekit.models.pose2d.deeppose import DeepPose
 
@@ -374,6 +423,7 @@ class Pose2DTrainingView(nn.Module):
         self._buffers = model._buffers
         self._non_persistent_buffers_set = model._non_persistent_buffers_set
         self.stage = stage
+        self.cascade = cascade if cascade is not None else CascadeConfig()
 
     @property
     def model(self) -> Pose2DModel:
@@ -392,8 +442,13 @@ class Pose2DTrainingView(nn.Module):
                     module.eval()
         return self
 
-    def forward(self, images: torch.Tensor) -> dict[str, list[torch.Tensor]]:
-        """Every stage's outputs for ``images (B, 3, h, w)`` (see the class docstring)."""
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, list[torch.Tensor]]:
+        """Every stage's outputs for ``images (B, 3, h, w)`` (see the class docstring).
+
+        Args:
+            images: ``(B, 3, h, w)`` network inputs.
+            labels: ``(B, K, 2)`` normalised ground truth, used only to simulate DeepPose estimates.
+        """
         from posekit.models.pose2d.deeppose import DeepPose
         from posekit.models.pose2d.ief import IterativeErrorFeedback
 
@@ -401,15 +456,35 @@ class Pose2DTrainingView(nn.Module):
         if isinstance(model, IterativeErrorFeedback):
             estimates, corrections = model.forward_corrections(images)
             return {"estimates": estimates, "corrections": corrections}
-        if isinstance(model, DeepPose) and self.stage is not None:
+        simulate = self.training and labels is not None and self.cascade.simulated_fraction > 0
+        if isinstance(model, DeepPose) and (self.stage is not None or simulate):
+            last = self.stage if self.stage is not None else model.num_stages - 1
             coordinates = model.initial_estimate(images)
             stages = [coordinates]
-            for stage in range(1, self.stage + 1):
-                coordinates = model.refine(images, coordinates, stage)
+            for stage in range(1, last + 1):
+                fed = coordinates.detach()
+                if simulate:
+                    assert labels is not None
+                    fed = self._simulated_estimates(model, fed, labels)
+                coordinates = model.refine(images, fed, stage)
                 stages.append(coordinates)
             return {"coordinates": stages}
         outputs = model.forward_outputs(images)
         return {"heatmaps": outputs.stage_heatmaps, "coordinates": outputs.stage_coordinates}
+
+    def _simulated_estimates(self, model: Pose2DModel, estimates: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Replace a random ``simulated_fraction`` of ``estimates (B, K, 2)`` by jittered ``labels``."""
+        if labels.shape != estimates.shape:
+            raise ValueError(f"labels must have shape {tuple(estimates.shape)} (B, K, 2), got {tuple(labels.shape)}")
+        crop_size = getattr(model, "crop_size", model.input_size)
+        std = torch.tensor(
+            [crop_size[0] / model.input_size[0], crop_size[1] / model.input_size[1]],
+            dtype=estimates.dtype,
+            device=estimates.device,
+        ) * self.cascade.simulated_std  # (2,) normalised units
+        simulated = labels.to(estimates.dtype) + torch.randn_like(estimates) * std
+        chosen = torch.rand(estimates.shape[:2], device=estimates.device) < self.cascade.simulated_fraction  # (B, K)
+        return torch.where(chosen[..., None], simulated, estimates)
 
 
 class _Losses:
@@ -533,11 +608,14 @@ def train(config: Pose2DConfig) -> dict[str, Any]:
         drop_last=len(dataset) >= 2 * batch_size,
         persistent_workers=config.data.workers > 0,
     )
-    view = Pose2DTrainingView(model, config.stage)
+    view = Pose2DTrainingView(model, config.stage, config.cascade)
     losses = _Losses(config.loss)
 
     def loss_fn(wrapped: nn.Module, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        outputs = wrapped(batch["image"])
+        if config.cascade.simulated_fraction > 0 and "keypoint_labels" in batch:
+            outputs = wrapped(batch["image"], batch["keypoint_labels"])
+        else:
+            outputs = wrapped(batch["image"])
         return training_losses(outputs, batch, model, losses, config.stage)
 
     train_config = config.train
@@ -547,6 +625,8 @@ def train(config: Pose2DConfig) -> dict[str, Any]:
         device = resolve_device(train_config.device)
 
         def evaluate_validation(trained: nn.Module) -> dict[str, float]:
+            if config.eval.precise_bn_batches > 0:
+                recompute_batchnorm_statistics(view, loader, config.eval.precise_bn_batches, device)
             return _evaluate_model(config, model, codec, val_records, device)
 
         evaluate_fn = evaluate_validation
@@ -556,6 +636,59 @@ def train(config: Pose2DConfig) -> dict[str, Any]:
         raise ValueError("train.best_metric is set but data.val_annotations is empty: nothing to evaluate")
     trainer = Trainer(view, loader, loss_fn, train_config, evaluate_fn=evaluate_fn, run_config=config)
     return trainer.fit()
+
+
+@torch.no_grad()
+def recompute_batchnorm_statistics(
+    model: nn.Module, loader: Iterable[Mapping[str, Any]], num_batches: int, device: torch.device | str = "cpu"
+) -> int:
+    """Recompute BatchNorm running statistics with the current weights ("precise BN").
+
+    During training the running mean and variance are exponential moving averages over batches
+    seen while the weights kept changing, so they lag the final weights; a network whose output
+    depends on absolute feature levels (global pooling then a linear regressor, as DeepPose)
+    then predicts differently in eval mode. Here every BatchNorm layer in training mode is reset
+    and its statistics become the plain average over ``num_batches`` batches of ``loader``
+    (Wu & Johnson, "Rethinking 'Batch' in BatchNorm", 2021, Sec. 3). Layers in eval mode (frozen
+    DeepPose stages) keep theirs. Momentum and the training mode are restored afterwards.
+
+    Args:
+        model: called as ``model(batch["image"])``; put in training mode here.
+        loader: yields batches with ``image (B, 3, h, w)``.
+        num_batches: batches to average over (at least 1).
+        device: where the images go.
+
+    Returns:
+        The number of batches used (fewer when the loader is shorter).
+    """
+    if num_batches < 1:
+        raise ValueError(f"num_batches must be >= 1, got {num_batches}")
+    was_training = model.training
+    model.train()
+    norms = [
+        module
+        for module in model.modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.training and module.track_running_stats
+    ]
+    if not norms:
+        model.train(was_training)
+        return 0
+    momenta = [module.momentum for module in norms]
+    for module in norms:
+        module.reset_running_stats()
+        module.momentum = None  # cumulative average over the batches below
+    used = 0
+    try:
+        for batch in loader:
+            if used >= num_batches:
+                break
+            model(batch["image"].to(device))
+            used += 1
+    finally:
+        for module, momentum in zip(norms, momenta, strict=True):
+            module.momentum = momentum
+        model.train(was_training)
+    return used
 
 
 def _headline_metric(metric: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posekit.data import synthetic
+from posekit.data import synthetic, synthetic_render
 from posekit.data.synthetic import (
     COCO_KEYPOINT_NAMES,
     VAL_CLIPS,
@@ -152,6 +152,45 @@ def test_rasterized_sphere_is_a_disc_with_front_depth() -> None:
     with pytest.raises(ValueError, match="behind the camera"):
         rasterize_part(BodyPart("bad", 1, np.array([[0.0, 0.0, 0.1]]), np.array([0.2]), material), 100.0,
                        (49.5, 49.5), (100, 100))
+
+
+def test_hull_part_clipped_to_one_pixel_row_does_not_crash() -> None:
+    # Regression: `posekit synth` with seed 0 died at train image 888 (index 887): this pelvis hull
+    # pokes 0.49 px above the top border, so its raster box is one row tall and np.gradient of its
+    # distance transform raised "Shape of array too small to calculate a numerical gradient".
+    centers = np.array([[-0.2134379804178543, -0.8089632658004479, 2.9293271702223613],
+                        [-0.15220785527906108, -0.7914474700328414, 2.873915971963817],
+                        [-0.2746680693346154, -0.8264789714580115, 2.984738458755661],
+                        [-0.24334905181679878, -0.7618146892921567, 2.9111789845503266]])
+    radii = np.array([0.10436656106562894, 0.09392990495906604, 0.09392990495906604, 0.10436656106562894])
+    material = Material(base_color=(200.0, 10.0, 10.0), second_color=(0.0, 0.0, 0.0))
+    pelvis = BodyPart(name="pelvis", part_id=1, centers=centers, radii=radii, material=material, kind="hull")
+    # No pixel centre lies inside the silhouette (its lowest point is at y = -0.49): nothing to draw.
+    assert rasterize_part(pelvis, 566.7544046007034, (127.5, 127.5), (256, 256)) is None
+    # The same hull moved 1.5 px down covers part of row 0 and is shaded with unit normals.
+    raster = rasterize_part(pelvis, 566.7544046007034, (127.5, 129.0), (256, 256))
+    assert raster is not None and raster.box[1] == 0 and raster.mask[0].any()
+    lengths = np.linalg.norm(raster.normals[raster.mask], axis=-1)
+    assert np.all(np.isfinite(raster.normals)) and np.allclose(lengths, 1.0, atol=1e-5)
+    # x and y swapped: a raster one pixel wide at the left border, where the polygon fill of the
+    # hull (which takes pixels its outline touches) does draw a few pixels.
+    sideways = BodyPart(name="pelvis", part_id=1, centers=centers[:, [1, 0, 2]], radii=radii, material=material,
+                        kind="hull")
+    raster = rasterize_part(sideways, 566.7544046007034, (127.5, 127.5), (256, 256))
+    assert raster is not None and raster.mask.shape[1] == 1 and raster.mask.any()
+    lengths = np.linalg.norm(raster.normals[raster.mask], axis=-1)
+    assert np.all(np.isfinite(raster.normals)) and np.allclose(lengths, 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (4, 1), (1, 1), (3, 4)])
+def test_gradient_of_tiny_rasters(shape: tuple[int, int]) -> None:
+    values = np.arange(np.prod(shape), dtype=np.float32).reshape(shape) ** 2
+    gradient_rows, gradient_columns = synthetic_render._gradient_2d(values)
+    assert gradient_rows.shape == gradient_columns.shape == shape
+    expected_rows = np.gradient(values, axis=0) if shape[0] > 1 else np.zeros(shape)
+    expected_columns = np.gradient(values, axis=1) if shape[1] > 1 else np.zeros(shape)
+    np.testing.assert_allclose(gradient_rows, expected_rows)
+    np.testing.assert_allclose(gradient_columns, expected_columns)
 
 
 # ---------------------------------------------------------------------------------- visibility

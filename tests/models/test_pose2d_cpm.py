@@ -59,3 +59,20 @@ def test_later_stages_see_the_previous_beliefs() -> None:
     assert [tuple(maps.shape) for maps in outputs.stage_heatmaps] == [(2, 4, 8, 8), (2, 4, 8, 8)]
     with pytest.raises(ValueError, match="divisible by 8"):
         tiny((60, 64))
+
+
+def test_initialisation_keeps_the_signal_and_starts_beliefs_near_zero() -> None:
+    # Fifteen ReLU convolutions without normalisation: He initialisation keeps the features' scale
+    # (PyTorch's default shrinks the variance about six-fold per layer); the belief maps start near 0.
+    torch.manual_seed(0)
+    model = ConvolutionalPoseMachine(
+        17, (128, 128), num_stages=3, vgg_channels=(16, 32, 64, 64), cpm_channels=(64, 32),
+        stage1_channels=64, stage_channels=32,
+    )
+    images = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        features = model.cpm_features(model.vgg(images))
+        beliefs = model.forward_outputs(images).stage_heatmaps
+    assert float(features.std()) > 0.5
+    assert all(float(stage.abs().max()) < 0.2 for stage in beliefs)
+    assert all(float(stage.abs().max()) > 0.0 for stage in beliefs)

@@ -40,3 +40,12 @@ def test_input_is_imagenet_normalised_and_undone_inside() -> None:
     with torch.no_grad():
         expected = model.outs[0](model.features[0](model.hgs[0](model.pre(images))))
         torch.testing.assert_close(model.forward_stages(normalize_images(images))[0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_untrained_heatmaps_start_near_zero() -> None:
+    torch.manual_seed(0)
+    model = StackedHourglass(17, (128, 128), num_stacks=2, channels=64, depth=3, stem_channels=(32, 64))
+    with torch.no_grad():
+        heatmaps = model.forward_outputs(torch.randn(2, 3, 128, 128)).stage_heatmaps
+    assert all(0.0 < float(stack.abs().max()) < 0.2 for stack in heatmaps)
+    assert all(float(output.conv.bias.detach().abs().max()) == 0.0 for output in model.outs)

@@ -21,6 +21,7 @@ from posekit.models.registry import list_models
 from posekit.skeletons import get_skeleton
 from posekit.tasks import read_config_file
 from posekit.tasks.pose2d import (
+    CascadeConfig,
     DataConfig,
     EvalConfig,
     LossConfig,
@@ -33,6 +34,7 @@ from posekit.tasks.pose2d import (
     build_model,
     compute_metrics,
     predict_records,
+    recompute_batchnorm_statistics,
     training_losses,
 )
 
@@ -148,6 +150,77 @@ def test_training_view_shares_weights_and_freezes_deeppose_stages() -> None:
     assert any(p.grad is not None for p in model.stages[1].parameters())
     with pytest.raises(ValueError, match="stage is for DeepPose cascades only"):
         Pose2DTrainingView(build_model(_config("cpm_tiny_128x128")), stage=0)
+
+
+def test_deeppose_refinement_is_fed_simulated_estimates_in_training_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = build_model(_config("deeppose_res18_128x96"))
+    fed: list[torch.Tensor] = []
+    original_refine = model.refine
+
+    def recording_refine(images: torch.Tensor, coordinates: torch.Tensor, stage: int) -> torch.Tensor:
+        fed.append(coordinates.detach().clone())
+        return original_refine(images, coordinates, stage)
+
+    monkeypatch.setattr(model, "refine", recording_refine)
+    images = torch.randn(2, 3, 128, 96)
+    labels = torch.rand(2, 17, 2)
+    # Every joint simulated: the refinement stage sees the labels moved by N(0, (0.25 * box side)^2).
+    view = Pose2DTrainingView(model, cascade=CascadeConfig(simulated_fraction=1.0, simulated_std=0.25))
+    view.train()
+    outputs = view(images, labels)
+    assert len(outputs["coordinates"]) == 2
+    offsets_pixels = (fed[-1] - labels) * torch.tensor([96.0, 128.0])  # (2, 17, 2)
+    expected_std = 0.25 * model.crop_size[0]
+    assert 0.6 * expected_std < float(offsets_pixels.std()) < 1.4 * expected_std
+    # The loss on stage 2 trains stage 2 only (the simulated input carries no gradient).
+    batch = {"keypoint_labels": labels, "target_weight": torch.ones(2, 17)}
+    training_losses(outputs, batch, model, _Losses(LossConfig()))["loss"].backward()
+    assert any(p.grad is not None for p in model.stages[1].parameters())
+    # Fraction 0, or eval mode: the previous stage's own estimates.
+    view.eval()
+    with torch.no_grad():
+        view(images, labels)
+        torch.testing.assert_close(fed[-1], model.initial_estimate(images))
+    view_plain = Pose2DTrainingView(model, cascade=CascadeConfig(simulated_fraction=0.0))
+    view_plain.train()
+    view_plain(images, labels)
+    assert not torch.allclose(fed[-1], labels, atol=0.05)
+    with pytest.raises(ValueError, match="simulated_fraction"):
+        CascadeConfig(simulated_fraction=1.5)
+
+
+def test_recompute_batchnorm_statistics_averages_batches_and_keeps_eval_layers() -> None:
+    trained = torch.nn.BatchNorm1d(2)
+    frozen = torch.nn.BatchNorm1d(2)
+    frozen.running_mean.fill_(7.0)
+    model = torch.nn.Sequential(trained, frozen)
+
+    class KeepFrozen(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def train(self, mode: bool = True) -> KeepFrozen:
+            super().train(mode)
+            frozen.eval()
+            return self
+
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return self.inner(images)
+
+    wrapper = KeepFrozen().eval()
+    batches = [
+        {"image": torch.tensor([[0.0, 1.0], [2.0, 5.0]])},  # means (1, 3), unbiased variances (2, 8)
+        {"image": torch.tensor([[4.0, 0.0], [6.0, 0.0]])},  # means (5, 0), unbiased variances (2, 0)
+        {"image": torch.tensor([[100.0, 100.0], [300.0, 100.0]])},  # beyond num_batches: unused
+    ]
+    assert recompute_batchnorm_statistics(wrapper, batches, num_batches=2) == 2
+    torch.testing.assert_close(trained.running_mean, torch.tensor([3.0, 1.5]))
+    torch.testing.assert_close(trained.running_var, torch.tensor([2.0, 4.0]))
+    assert trained.momentum == 0.1 and not wrapper.training and not trained.training
+    torch.testing.assert_close(frozen.running_mean, torch.full((2,), 7.0))
+    with pytest.raises(ValueError, match="num_batches"):
+        recompute_batchnorm_statistics(wrapper, batches, num_batches=0)
 
 
 def test_cpm_loss_adds_the_background_map_on_every_stage() -> None:

@@ -133,6 +133,27 @@ class ConvolutionalPoseMachine(Pose2DModel):
         pooled = F.avg_pool2d(centre_map(self.input_size, sigma), 9, stride=8, ceil_mode=True)
         self.register_buffer("pooled_centre_map", pooled, persistent=False)  # (1, 1, h / 8, w / 8)
         self.kernel_size = kernel_size
+        self._initialise()
+
+    def _initialise(self) -> None:
+        """He initialisation for the ReLU convolutions, near-zero belief outputs.
+
+        CPM has no normalisation layers; with PyTorch's default initialisation each conv + ReLU
+        shrinks the signal's variance about six-fold, so a stack of 15+ layers trained from scratch
+        starts with vanishing activations. He et al. 2015 (Sec. 2.2) keeps the variance (the Caffe
+        models started from ImageNet VGG weights instead). The belief outputs (``conv5_2_CPM``,
+        ``Mconv7``) start at normal(0, 0.001) with zero bias, near the all-zero map.
+        """
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        for stage in [self.stage1, *self.refinement_stages]:
+            output = list(stage.children())[-1]  # conv5_2_CPM or Mconv7
+            assert isinstance(output, nn.Conv2d) and output.bias is not None
+            nn.init.normal_(output.weight, std=0.001)
+            nn.init.zeros_(output.bias)
 
     def receptive_field(self, stage: int) -> int:
         """Side, in input pixels, of the receptive field of a stage-``stage`` belief (1-based).

@@ -26,6 +26,7 @@ __all__ = [
     "HRNetPose",
     "hrnet_w16_128x96",
     "hrnet_w32_256x192",
+    "hrnet_w32_256x256",
     "hrnet_w32_384x288",
     "hrnet_w48_256x192",
     "hrnet_w48_384x288",
@@ -100,6 +101,12 @@ def hrnet_w32_256x192(num_keypoints: int = 17) -> HRNetPose:
 def hrnet_w32_384x288(num_keypoints: int = 17) -> HRNetPose:
     """HRNet-W32, COCO 384x288 (paper Table 1: 75.8 AP)."""
     return HRNetPose(HRNet(width=32), num_keypoints, (288, 384))
+
+
+@register_model("hrnet_w32_256x256")
+def hrnet_w32_256x256(num_keypoints: int = 16) -> HRNetPose:
+    """HRNet-W32, MPII 256x256 (paper Table 5: 90.3 PCKh@0.5 on the MPII validation set)."""
+    return HRNetPose(HRNet(width=32), num_keypoints, (256, 256))
 
 
 @register_model("hrnet_w48_256x192")

@@ -29,6 +29,7 @@ __all__ = [
     "make_deconv_layers",
     "simplebaseline_res18_128x96",
     "simplebaseline_res50_256x192",
+    "simplebaseline_res50_256x256",
     "simplebaseline_res50_384x288",
     "simplebaseline_res101_256x192",
     "simplebaseline_res152_256x192",
@@ -153,6 +154,15 @@ def simplebaseline_res50_384x288(
 ) -> SimpleBaseline:
     """SimpleBaseline ResNet-50, COCO 384x288."""
     return _build(50, (288, 384), num_keypoints, deconv_channels)
+
+
+@register_model("simplebaseline_res50_256x256")
+def simplebaseline_res50_256x256(
+    num_keypoints: int = 16, deconv_channels: tuple[int, ...] = (256, 256, 256)
+) -> SimpleBaseline:
+    """SimpleBaseline ResNet-50, MPII 256x256 (paper Table 1 setting; 88.5 PCKh@0.5 on MPII val in the
+    official repository's model zoo)."""
+    return _build(50, (256, 256), num_keypoints, deconv_channels)
 
 
 @register_model("simplebaseline_res101_256x192")

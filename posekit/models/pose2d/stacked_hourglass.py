@@ -108,6 +108,16 @@ class StackedHourglass(Pose2DModel):
         self.outs = nn.ModuleList(ConvBlock(channels, num_keypoints, 1, relu=False) for _ in range(num_stacks))
         self.merge_features = nn.ModuleList(Merge(channels, channels) for _ in range(num_stacks - 1))
         self.merge_preds = nn.ModuleList(Merge(num_keypoints, channels) for _ in range(num_stacks - 1))
+        # Heatmap outputs start near zero (normal(0, 0.001), zero bias, as SimpleBaseline/HRNet's final
+        # layers): with PyTorch's default initialisation the untrained 1x1 output is noise of about
+        # the peak's size, far above the MSE of an all-zero map, and a short schedule spends its steps
+        # removing that noise before any peak forms. Official checkpoints overwrite these weights.
+        for output in self.outs:
+            for convolution in output.modules():
+                if isinstance(convolution, nn.Conv2d):
+                    nn.init.normal_(convolution.weight, std=0.001)
+                    if convolution.bias is not None:
+                        nn.init.zeros_(convolution.bias)
 
     def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:
         """``(B, 3, h, w)`` ImageNet-normalised -> ``num_stacks`` heatmaps ``(B, K, h / 4, w / 4)``."""
