@@ -44,9 +44,10 @@ stored in float64 and must agree to 1e-12 (they agree bit for bit on the machine
 but another machine's convolution kernels may sum in another order). posekit in float32 is held
 to float32 rounding: within twenty times the distance of the official code's own float32 run from
 its float64 output (stored with each fixture: 1.5e-5, 8e-6 and 7.5e-5 of the largest heatmap
-magnitude for HRNet, SimpleBaseline and the hourglass, 2e-7 to 3e-7 for VideoPose3D), and never tighter
-than 1e-4: the convolution algorithm oneDNN picks (it changes with deterministic mode and load)
-moved the hourglass's float32 error to 5.8e-4 once, so the float64 comparison is the strict one. The 2D fixtures do not store the convolution kernels (the official ResNet-18 trunk
+magnitude for HRNet, SimpleBaseline and the hourglass, 2e-7 to 3e-7 for VideoPose3D), and never
+tighter than 1e-4: the convolution algorithm oneDNN picks (it changes with deterministic mode and
+load) moved the hourglass's float32 error to 5.8e-4 once, so the float64 comparison is the strict
+one. The 2D fixtures do not store the convolution kernels (the official ResNet-18 trunk
 alone is 45 MB): :func:`kernel_stream` regenerates them bit for bit, and the test writes the
 official-layout checkpoint file before loading it through posekit.
 """
