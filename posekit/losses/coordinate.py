@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from posekit.losses._inputs import check_weighted_inputs
+
 __all__ = ["KeypointL1Loss", "KeypointMSELoss", "check_coordinate_inputs"]
 
 
@@ -25,23 +27,7 @@ def check_coordinate_inputs(
     Returns:
         the weights as ``(B, K, 1)`` or ``None``.
     """
-    if prediction.dim() != 3:
-        raise ValueError(f"prediction must have shape (B, K, D), got {tuple(prediction.shape)}")
-    if target.shape != prediction.shape:
-        raise ValueError(
-            f"target must have the prediction's shape {tuple(prediction.shape)}, got {tuple(target.shape)}"
-        )
-    if target_weight is None:
-        return None
-    batch, num_keypoints = prediction.shape[:2]
-    if target_weight.shape == (batch, num_keypoints):
-        return target_weight[..., None]  # (B, K) -> (B, K, 1)
-    if target_weight.shape == (batch, num_keypoints, 1):
-        return target_weight
-    raise ValueError(
-        f"target_weight must have shape (B, K) = {(batch, num_keypoints)} or (B, K, 1), "
-        f"got {tuple(target_weight.shape)}"
-    )
+    return check_weighted_inputs(prediction, target, target_weight, "(B, K, D)")
 
 
 def _weighted(

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from posekit.losses._inputs import check_weighted_inputs
+
 __all__ = ["JointsMSELoss", "JointsOHKMMSELoss", "MultiStageLoss", "check_heatmap_inputs"]
 
 
@@ -34,22 +36,7 @@ def check_heatmap_inputs(
     Raises:
         ValueError: naming the shapes received and the ones expected.
     """
-    if prediction.dim() != 4:
-        raise ValueError(f"prediction must have shape (B, K, H, W), got {tuple(prediction.shape)}")
-    if target.shape != prediction.shape:
-        raise ValueError(
-            f"target must have the prediction's shape {tuple(prediction.shape)}, got {tuple(target.shape)}"
-        )
-    if target_weight is None:
-        return None
-    batch, channels = prediction.shape[:2]
-    if target_weight.shape == (batch, channels):
-        return target_weight[..., None]  # (B, K) -> (B, K, 1)
-    if target_weight.shape == (batch, channels, 1):
-        return target_weight
-    raise ValueError(
-        f"target_weight must have shape (B, K) = {(batch, channels)} or (B, K, 1), got {tuple(target_weight.shape)}"
-    )
+    return check_weighted_inputs(prediction, target, target_weight, "(B, K, H, W)")
 
 
 class JointsMSELoss(nn.Module):
