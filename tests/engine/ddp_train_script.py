@@ -9,6 +9,7 @@ The test also calls :func:`build_trainer` in a single process with the global ba
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -50,9 +51,12 @@ def main(argv: list[str]) -> int:
         trainer.fit()
         # Every rank holds the same weights after the all-reduced steps.
         weight_sum = float(trainer.model[0].weight.sum())
-        # Rank 0 evaluated; the metrics reached every rank.
-        print(f"rank {trainer.context.rank} metrics {trainer.last_metrics['mse']:.8f}")
-        print(f"rank {trainer.context.rank} done, step {trainer.step}, weight sum {weight_sum:.8f}")
+        # Rank 0 evaluated; the metrics reached every rank. Each rank reports through its own file: two
+        # processes printing to one shared pipe can interleave their lines.
+        report = {"metrics": f"{trainer.last_metrics['mse']:.8f}", "weight_sum": f"{weight_sum:.8f}"}
+        report_path = Path(out_dir) / f"rank{trainer.context.rank}.json"
+        report_path.with_suffix(".tmp").write_text(json.dumps(report))
+        report_path.with_suffix(".tmp").replace(report_path)
     finally:
         cleanup()
     return 0

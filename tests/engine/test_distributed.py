@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,10 +28,9 @@ def test_ddp_with_torchrun_matches_single_process_on_the_global_batch(tmp_path: 
     command += [str(SCRIPT), str(tmp_path / "ddp"), str(per_process_batch), str(steps)]
     result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    sums = sorted(line.split("weight sum ")[1] for line in result.stdout.splitlines() if "weight sum" in line)
-    assert len(sums) == 2 and sums[0] == sums[1]  # both ranks hold identical weights
-    metrics = sorted(line.split("metrics ")[1] for line in result.stdout.splitlines() if " metrics " in line)
-    assert len(metrics) == 2 and metrics[0] == metrics[1]  # evaluated on rank 0, broadcast to rank 1
+    reports = [json.loads((tmp_path / "ddp" / f"rank{rank}.json").read_text()) for rank in range(2)]
+    assert reports[0]["weight_sum"] == reports[1]["weight_sum"]  # both ranks hold identical weights
+    assert reports[0]["metrics"] == reports[1]["metrics"]  # evaluated on rank 0, broadcast to rank 1
 
     single = build_trainer(str(tmp_path / "single"), 2 * per_process_batch, steps)
     single.fit()
