@@ -7,6 +7,7 @@ see ``posekit/assets/blazepose/PROVENANCE.md``). Nothing here runs at import tim
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -108,11 +109,13 @@ class TfliteModel:
         self.output_names: list[str] = [str(detail["name"]) for detail in output_details]
         self._output_indices: dict[str, int] = {str(detail["name"]): int(detail["index"]) for detail in output_details}
 
-    def __call__(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(self, inputs: np.ndarray, outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Run the model once.
 
         Args:
             inputs: float32 array of shape ``input_shape``.
+            outputs: names of the outputs to return (``None``: all); an output left out is not
+                copied out of the interpreter (the landmark model's 256 x 256 segmentation mask).
 
         Returns:
             ``{output name: array}`` (copies, safe to keep).
@@ -123,4 +126,5 @@ class TfliteModel:
             )
         self._interpreter.set_tensor(self._input_index, inputs)
         self._interpreter.invoke()
-        return {name: self._interpreter.get_tensor(index) for name, index in self._output_indices.items()}
+        names = self.output_names if outputs is None else outputs
+        return {name: self._interpreter.get_tensor(self._output_indices[name]) for name in names}

@@ -47,6 +47,9 @@ LANDMARK_INPUT_SIZE = 256
 NUM_LANDMARKS = 33
 NUM_MODEL_LANDMARKS = 39
 NUM_AUXILIARY = NUM_MODEL_LANDMARKS - NUM_LANDMARKS
+# Landmarks (1, 195), pose flag (1, 1), heatmap (1, 64, 64, 39), world landmarks (1, 117); the fifth
+# output, the (1, 256, 256, 1) segmentation mask, is not used and not copied out.
+LANDMARK_OUTPUTS = ("Identity", "Identity_1", "Identity_3", "Identity_4")
 ROI_SCALE = 1.25  # RectTransformationCalculator scale_x/scale_y in PoseDetectionToRoi and PoseLandmarksToRoi
 ROTATION_TARGET_ANGLE = math.pi / 2.0  # rotation_vector_target_angle_degrees: 90
 # MediaPipe 0.10.14's graph sets kernel_size 7, yet its output is reproduced (to 0.002 heatmap cells) only
@@ -315,7 +318,7 @@ class BlazePoseLandmarker:
             cv2.BORDER_REPLICATE,
         )
         np.multiply(crop, np.float32(1.0 / 255.0), out=self._input[0], casting="unsafe")  # [0, 255] -> [0, 1]
-        outputs = self.model(self._input)
+        outputs = self.model(self._input, LANDMARK_OUTPUTS)
         raw = outputs["Identity"].reshape(NUM_MODEL_LANDMARKS, 5)  # (1, 195) -> (39, 5)
         world = outputs["Identity_4"].reshape(NUM_MODEL_LANDMARKS, 3)  # (1, 117) -> (39, 3)
         heatmap = outputs["Identity_3"][0]  # (1, 64, 64, 39) -> (64, 64, 39)

@@ -18,9 +18,14 @@ from posekit.inference.blazepose import (
     landmarks_to_rois,
     verify_assets,
 )
-from posekit.inference.blazepose_assets import BLAZEPOSE_SHA256
+from posekit.inference.blazepose_assets import (
+    BLAZEPOSE_LANDMARK_FILE,
+    BLAZEPOSE_SHA256,
+    TfliteModel,
+    blazepose_asset_path,
+)
 from posekit.inference.blazepose_detector import BlazePoseDetector
-from posekit.inference.blazepose_landmarks import BlazePoseLandmarker
+from posekit.inference.blazepose_landmarks import LANDMARK_OUTPUTS, BlazePoseLandmarker
 from posekit.skeletons import get_skeleton
 from posekit.structures import PoseInstances
 
@@ -43,6 +48,19 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def test_shipped_model_files_match_their_recorded_checksums() -> None:
     assert verify_assets() == BLAZEPOSE_SHA256
+
+
+def test_tflite_model_copies_out_only_the_outputs_asked_for() -> None:
+    model = TfliteModel(blazepose_asset_path(BLAZEPOSE_LANDMARK_FILE), num_threads=1)
+    inputs = np.random.default_rng(0).random(model.input_shape, dtype=np.float32)
+    everything = model(inputs)
+    assert sorted(everything) == sorted(model.output_names) and len(everything) == 5
+    subset = model(inputs, LANDMARK_OUTPUTS)
+    assert list(subset) == list(LANDMARK_OUTPUTS)
+    for name in LANDMARK_OUTPUTS:
+        np.testing.assert_array_equal(subset[name], everything[name])
+    with pytest.raises(KeyError):
+        model(inputs, ["no_such_output"])
 
 
 def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: BlazePoseEstimator) -> None:
