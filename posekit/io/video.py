@@ -14,6 +14,10 @@ FFmpeg's own log lines about a broken file are silenced while a file is opened (
 says what went wrong); set ``OPENCV_FFMPEG_LOGLEVEL=-8`` before the first OpenCV video call to
 silence them while decoding too (``posekit predict`` does).
 
+With ``prefetch=N`` the next ``N`` frames are decoded in a background thread while the caller works
+on the current one (OpenCV and PyAV release the GIL while decoding), so decoding overlaps inference
+on a machine with a spare core; the frames, their order and ``stop_reason`` are the same.
+
 Timestamps are ``index / fps`` (the container's average frame rate; 30 fps when the file does not
 state one), which is what per-frame results files store.
 """
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +93,8 @@ class VideoReader:
     Args:
         path: video file.
         backend: ``"auto"`` (OpenCV, then PyAV), ``"opencv"`` or ``"pyav"``.
+        prefetch: decode up to this many frames ahead in a background thread (0: decode in the
+            caller's thread, when it asks for the next frame).
 
     Raises:
         OSError: when the file does not exist.
@@ -102,9 +110,14 @@ class VideoReader:
             the header announced, or the header gave no count).
     """
 
-    def __init__(self, path: str | os.PathLike[str], backend: str = "auto") -> None:
+    def __init__(self, path: str | os.PathLike[str], backend: str = "auto", prefetch: int = 0) -> None:
         if backend not in ("auto", "opencv", "pyav"):
             raise ValueError(f"backend must be 'auto', 'opencv' or 'pyav', got {backend!r}")
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0 frames, got {prefetch}")
+        self.prefetch = int(prefetch)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.path = Path(path)
         if not self.path.is_file():
             raise OSError(f"video not found: {self.path}")
@@ -194,11 +207,55 @@ class VideoReader:
         if self._first is not None:
             first, self._first = self._first, None
             yield self._emit(first)
-        for image in self._frames:
+        for image in self._frames if self.prefetch == 0 else self._prefetched(self._frames):
             yield self._emit(image)
         if self.stop_reason is None and self.expected_frames is not None and self.frames_read < self.expected_frames:
             self.stop_reason = f"the video ended early: read {self.frames_read} of {self.expected_frames} frames"
         self._frames = None
+
+    def _prefetched(self, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """``frames``, decoded ahead by a background thread; its errors are raised here."""
+        done = object()
+        ready: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch)
+
+        def put(item: Any) -> bool:
+            while not self._stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def decode() -> None:
+            try:
+                for image in frames:
+                    if not put(image):
+                        return
+                put(done)
+            except BaseException as error:  # handed to the caller's thread
+                put(error)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=decode, name=f"decode {self.path.name}", daemon=True)
+        self._thread.start()
+        try:
+            while True:
+                item = ready.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._join()
+
+    def _join(self) -> None:
+        """Stop the decoding thread (if any) and wait for it, so the decoder can be released."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
 
     def _emit(self, image: np.ndarray) -> VideoFrame:
         frame = VideoFrame(index=self.frames_read, timestamp=self.frames_read / self.fps, image=image)
@@ -216,7 +273,8 @@ class VideoReader:
             self._container = None
 
     def close(self) -> None:
-        """Release the decoder."""
+        """Release the decoder (after stopping the decoding thread)."""
+        self._join()
         self._frames = None
         self._release()
 

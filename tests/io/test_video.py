@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -75,6 +77,56 @@ def test_truncated_video_stops_cleanly_and_says_how_many_frames_were_read(tmp_pa
         read = list(reader)
     assert 0 < len(read) < 30 and reader.expected_frames == 30  # the header still announces 30
     assert reader.stop_reason == f"the video ended early: read {len(read)} of 30 frames"
+
+
+@pytest.mark.parametrize("prefetch", [1, 3])
+def test_prefetching_reader_gives_the_same_frames_and_stop_reason(tmp_path: Path, prefetch: int) -> None:
+    path = write_clip(tmp_path / "clip.mp4", make_frames(9))
+    with VideoReader(path) as reader:
+        reference = list(reader)
+    with VideoReader(path, prefetch=prefetch) as reader:
+        read = list(reader)
+        assert reader.frames_read == 9 and reader.stop_reason is None
+    assert [frame.index for frame in read] == list(range(9))
+    for expected, frame in zip(reference, read, strict=True):
+        np.testing.assert_array_equal(frame.image, expected.image)
+        assert frame.timestamp == expected.timestamp
+    # A file cut short ends early the same way, with the same message.
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
+    for image in make_frames(30):
+        writer.write(image[:, :, ::-1].copy())
+    writer.release()
+    data = (tmp_path / "clip.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])
+    messages = []
+    for ahead in (0, prefetch):
+        with VideoReader(tmp_path / "cut.avi", prefetch=ahead) as reader:
+            count = len(list(reader))
+            messages.append((count, reader.stop_reason))
+    assert messages[0] == messages[1] and messages[0][1] is not None
+
+
+def test_prefetching_reader_stops_its_thread_when_closed_early_and_passes_errors_on(tmp_path: Path) -> None:
+    path = write_clip(tmp_path / "clip.mp4", make_frames(12))
+    before = threading.active_count()
+    with VideoReader(path, prefetch=2) as reader:
+        for frame in reader:
+            if frame.index == 3:
+                break
+    assert reader.frames_read == 4 and threading.active_count() == before  # the decoding thread is gone
+
+    def broken() -> Iterator[np.ndarray]:
+        yield np.zeros((48, 64, 3), np.uint8)
+        raise RuntimeError("decoder exploded")
+
+    reader = VideoReader(path, prefetch=2)
+    reader._frames = broken()  # decoding fails part-way, inside the thread
+    with pytest.raises(RuntimeError, match="decoder exploded"):
+        list(reader)
+    reader.close()
+    assert threading.active_count() == before
+    with pytest.raises(ValueError, match="prefetch"):
+        VideoReader(path, prefetch=-1)
 
 
 def test_empty_and_garbage_files_raise_one_clear_error(tmp_path: Path) -> None:
