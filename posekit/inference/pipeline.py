@@ -339,12 +339,17 @@ class TopDownPipeline:
 
 
 def default_num_threads() -> int:
-    """CPU threads for the TFLite models by default: all cores, at most 4.
+    """CPU threads for the TFLite models by default: the cores this process may run on, at most 4.
 
-    Measured on a 2-core machine under load (``benchmarks/bench_predict_video.py``): 2 threads ran
-    the landmark model clearly faster than the TFLite runtime's own default.
+    Measured on an idle 2-core machine (``benchmarks/bench_predict_video.py``): 2 threads run the
+    landmark model in half the time of 1 for the same CPU time. On a machine whose cores are busy
+    with other work, ``num_threads=1`` (``posekit predict --threads 1``) is the faster choice.
     """
-    return max(1, min(4, os.cpu_count() or 1))
+    try:
+        cores = len(os.sched_getaffinity(0))  # a container or taskset may allow fewer than cpu_count
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def build_person_detector(

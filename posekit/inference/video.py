@@ -18,7 +18,10 @@ Per frame, :class:`VideoPosePipeline`:
 
 MediaPipe's own tracking mode re-runs detection only when its single tracked person is lost; with
 several people posekit also re-detects periodically (``redetect_every``; 10 by default, see
-``benchmarks/bench_predict_video.py`` for the cost).
+``benchmarks/bench_predict_video.py`` for the cost). With ``redetect_max_every``, a periodic
+re-detection that finds nobody new doubles the interval to the next one (up to that many frames);
+a newcomer, a lost person or an empty frame brings it back to ``redetect_every``, so a settled scene
+pays for few detector runs while a busy one keeps the short interval.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class VideoPosePipeline:
         smoother: per-track keypoint smoothing, or ``None`` for raw keypoints.
         redetect_every: run the detector at least every this many frames while fewer than
             ``max_people`` are tracked (``None``: only when no one is tracked or someone is lost).
+        redetect_max_every: back-off limit: after a periodic re-detection that found nobody new,
+            the interval doubles, up to this many frames (``None``: always ``redetect_every``).
         box_margin: for estimators that cannot propagate by themselves, the previous pose's box is
             enlarged by this factor to form the next frame's detection.
         skip_tracked_detections: when the estimator is a ``TrackedDetectionFilter``, do not estimate
@@ -75,15 +80,21 @@ class VideoPosePipeline:
         redetect_every: int | None = 10,
         box_margin: float = 1.2,
         skip_tracked_detections: bool = False,
+        redetect_max_every: int | None = None,
     ) -> None:
         if redetect_every is not None and redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1 or None, got {redetect_every}")
+        if redetect_max_every is not None and (redetect_every is None or redetect_max_every < redetect_every):
+            raise ValueError(
+                f"redetect_max_every must be >= redetect_every ({redetect_every}), got {redetect_max_every}"
+            )
         self.pipeline = pipeline
         self.tracker = tracker if tracker is not None else PoseTracker()
         self.smoother = smoother
         self.redetect_every = redetect_every
         self.box_margin = float(box_margin)
         self.skip_tracked_detections = bool(skip_tracked_detections)
+        self.redetect_max_every = redetect_max_every
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +105,7 @@ class VideoPosePipeline:
         self._states: dict[int, np.ndarray] = {}
         self._last_detection: int | None = None
         self._last_frame: int | None = None
+        self._interval = self.redetect_every
         self.detector_runs = 0
         self.estimator_runs = 0
         self.skipped_detections = 0
@@ -168,10 +180,13 @@ class VideoPosePipeline:
             scores = propagated.instance_scores
             lost = scores is not None and bool(np.any(scores < self.pipeline.min_score))
         tracked_enough = self.pipeline.max_people is not None and len(live) - int(lost) >= self.pipeline.max_people
-        due = self.redetect_every is not None and (
-            self._last_detection is None or frame_index - self._last_detection >= self.redetect_every
+        due = self._interval is not None and (
+            self._last_detection is None or frame_index - self._last_detection >= self._interval
         )
-        if not live or lost or (due and not tracked_enough):
+        periodic = bool(live) and not lost and due and not tracked_enough
+        if not live or lost:
+            self._interval = self.redetect_every
+        if not live or lost or periodic:
             self.detector_runs += 1
             self._last_detection = frame_index
             detections = self.pipeline.detector.detect(image)
@@ -211,6 +226,8 @@ class VideoPosePipeline:
         boxes = instances.boxes if instances.boxes is not None else box_from_keypoints(instances.keypoints)
         scores = instances.instance_scores if instances.instance_scores is not None else instances.scores.mean(1)
         track_ids = self.tracker.update(frame_index, boxes, instances.keypoints, scores, hint_array)
+        if periodic:
+            self._back_off(newcomer=bool(set(track_ids.tolist()) - set(live)))
         pairs = zip(track_ids.tolist(), kept_states, strict=True)
         self._states = {int(track_id): state for track_id, state in pairs if state is not None}
         keypoints = instances.keypoints
@@ -224,6 +241,15 @@ class VideoPosePipeline:
             instance_scores=scores,
             track_ids=track_ids,
         )
+
+    def _back_off(self, newcomer: bool) -> None:
+        """After a periodic re-detection: back to the base interval on a newcomer, else double it."""
+        if self.redetect_max_every is None or self.redetect_every is None:
+            return
+        if newcomer:
+            self._interval = self.redetect_every
+        else:
+            self._interval = min(2 * (self._interval or self.redetect_every), self.redetect_max_every)
 
     def run(self, frames: Sequence[tuple[int, float, np.ndarray]]) -> list[PoseInstances]:
         """Process a whole list of ``(index, timestamp, image)`` frames from a fresh start."""

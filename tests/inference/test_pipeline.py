@@ -17,6 +17,7 @@ from posekit.inference.pipeline import (
     TrackedDetectionFilter,
     box_rois,
     build_blazepose_pipeline,
+    default_num_threads,
 )
 from posekit.inference.video import VideoPosePipeline
 from posekit.io.images import read_image
@@ -178,11 +179,14 @@ def test_tracked_detections_match_the_roi_that_tracking_predicts(blazepose: TopD
 class _StandingPeopleDetector:
     """People standing still at fixed x positions (a third one walks in at frame 3)."""
 
-    def __init__(self) -> None:
+    def __init__(self, walk_in: int = 3) -> None:
         self.frame = 0
+        self.walk_in = walk_in
+        self.detected_on: list[int] = []
 
     def detect(self, image: np.ndarray) -> PersonDetections:
-        centres = [50.0, 150.0] + ([250.0] if self.frame >= 3 else [])
+        self.detected_on.append(self.frame)
+        centres = [50.0, 150.0] + ([250.0] if self.frame >= self.walk_in else [])
         boxes = np.array([[x - 20, 0, x + 20, 100] for x in centres], np.float32)
         return box_detections(boxes, np.full(len(centres), 0.9), (300, 100))
 
@@ -249,6 +253,40 @@ def test_video_pipeline_skips_tracked_people_before_estimating() -> None:
     assert results[False][0] == ids and results[False][1] == estimated + skipped and results[False][2] == 0
 
 
+def test_video_pipeline_backs_off_re_detection_until_someone_new_walks_in() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    detector = _StandingPeopleDetector(walk_in=9)
+    video = VideoPosePipeline(
+        TopDownPipeline(detector, _StandingPeopleEstimator(), min_score=0.5), redetect_every=2, redetect_max_every=8
+    )
+    counts = []
+    for index in range(25):
+        detector.frame = index
+        counts.append(len(video(image, index, index / 25.0)))
+    # Intervals 2, 4, 8 while nobody new appears; the newcomer (in from frame 9) is found at frame 14,
+    # which resets the interval to 2, then it grows again: 16, 20, (28).
+    assert detector.detected_on == [0, 2, 6, 14, 16, 20] and video.detector_runs == 6
+    assert counts[13] == 2 and counts[14] == 3
+    fixed_detector = _StandingPeopleDetector(walk_in=9)
+    fixed = VideoPosePipeline(
+        TopDownPipeline(fixed_detector, _StandingPeopleEstimator(), min_score=0.5), redetect_every=2
+    )
+    for index in range(25):
+        fixed_detector.frame = index
+        fixed(image, index, index / 25.0)
+    assert fixed_detector.detected_on == list(range(0, 25, 2))
+    # A new video starts again from the base interval.
+    detector.detected_on.clear()
+    for index in range(5):
+        detector.frame = index
+        video(image, index, index / 25.0)
+    assert detector.detected_on == [0, 2]
+    with pytest.raises(ValueError, match="redetect_max_every"):
+        VideoPosePipeline(
+            TopDownPipeline(detector, _StandingPeopleEstimator()), redetect_every=10, redetect_max_every=5
+        )
+
+
 def test_video_pipeline_does_not_estimate_a_tracked_person_twice(shared_data: Path, blazepose: TopDownPipeline) -> None:
     clip = sorted((shared_data / "posetrack18" / "videos" / "000001_mpiinew_test").glob("*.jpg"))[:5]
     images = [read_image(path) for path in clip]
@@ -260,3 +298,10 @@ def test_video_pipeline_does_not_estimate_a_tracked_person_twice(shared_data: Pa
     assert runs[True][0] == runs[False][0] and len(runs[True][0][0]) >= 1
     assert runs[True][3] == runs[False][3] == len(images)  # the detector ran on every frame in both
     assert runs[True][2] >= 1 and runs[True][1] == runs[False][1] - runs[True][2]
+
+
+def test_default_threads_follow_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    assert default_num_threads() == 1
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert default_num_threads() == 4
