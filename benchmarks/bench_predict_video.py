@@ -14,13 +14,16 @@ What is measured:
    model_complexity=1)`` (tracking mode, full landmark model) on every frame. The two commands
    alternate ``--repeats`` times; medians are reported, as frames per second of wall time.
    posekit is also timed with ``--max-people 1`` (MediaPipe's single-person mode: no periodic
-   re-detection once someone is tracked).
+   re-detection once someone is tracked), ``--tiles off`` and ``--threads 1``.
+   ``--busy N`` keeps N other processes spinning on the CPU during the timed runs (a machine shared
+   with other jobs): posekit's default two model threads then compete for the cores, and
+   ``--threads 1`` shows what one thread gives.
 2. **Cost per extra person.** In one process, posekit's video pipeline runs on the original
    ``dance.avi`` (several people); the time of every frame is recorded with the number of people
    tracked in it; a weighted line through the median time per people-count gives the cost per
    additional person (medians, because other jobs on a shared machine cause spikes).
 
-Run: ``.venv/bin/python benchmarks/bench_predict_video.py [--repeats 3]``. Numbers depend on the
+Run: ``.venv/bin/python benchmarks/bench_predict_video.py [--repeats 3] [--busy 1]``. Numbers depend on the
 machine's load; the ratio, taken from interleaved runs, is the figure to compare.
 """
 
@@ -32,6 +35,7 @@ import os
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -165,6 +169,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", default=None, help="folder to keep the clip in (default: a temporary folder)")
     parser.add_argument("--no-per-person", action="store_true", help="skip the per-person cost on dance.avi")
+    parser.add_argument("--busy", type=int, default=0, help="processes kept spinning on the CPU while timing")
     args = parser.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="posekit_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -176,20 +181,32 @@ def main() -> None:
         "posekit": posekit + ["--out", str(workdir / "run_default")],
         "posekit --max-people 1": posekit + ["--max-people", "1", "--out", str(workdir / "run_single")],
         "posekit --tiles off": posekit + ["--tiles", "off", "--out", str(workdir / "run_untiled")],
+        "posekit --threads 1": posekit + ["--threads", "1", "--out", str(workdir / "run_one_thread")],
         "mediapipe": [str(REFERENCE_PYTHON), "-c", MEDIAPIPE_SCRIPT, str(clip)],
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}
     cpus: dict[str, list[float]] = {name: [] for name in commands}
     mediapipe_people = 0
-    for _ in range(args.repeats):
-        for name, command in commands.items():
-            elapsed, cpu, stdout = time_command(command)
-            walls[name].append(elapsed)
-            cpus[name].append(cpu)
-            if name == "mediapipe":
-                mediapipe_people = json.loads(stdout.strip().splitlines()[-1])["people"]
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        for _ in range(args.repeats):
+            for name, command in commands.items():
+                elapsed, cpu, stdout = time_command(command)
+                walls[name].append(elapsed)
+                cpus[name].append(cpu)
+                if name == "mediapipe":
+                    mediapipe_people = json.loads(stdout.strip().splitlines()[-1])["people"]
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
     frames = facts["frames"]
-    report: dict[str, object] = {"clip_frames": frames, "repeats": args.repeats, "cpu_count": os.cpu_count()}
+    report: dict[str, object] = {
+        "clip_frames": frames,
+        "repeats": args.repeats,
+        "cpu_count": os.cpu_count(),
+        "busy_processes": args.busy,
+    }
     for name, values in walls.items():
         median = statistics.median(values)
         cpu = statistics.median(cpus[name])

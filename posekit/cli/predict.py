@@ -67,6 +67,8 @@ DEFAULT_OUT = "runs/predict"
 # MediaPipe keeps detections scoring 0.5; posekit goes lower because its landmark model's pose
 # presence check (> 0.5) rejects what is not a person (see README, benchmarks/eval_shared_data.py).
 DETECTOR_MIN_SCORE = 0.5
+# Frames decoded ahead in a background thread while the models run on the current one.
+VIDEO_PREFETCH = 2
 
 
 def _tiles_option(value: str) -> str | int:
@@ -130,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="in videos, run the person detector at least every N frames to find new people (default: 10)",
     )
     parser.add_argument(
+        "--redetect-max-every",
+        type=int,
+        default=40,
+        help="in videos, each re-detection that finds nobody new doubles the interval to the next, up to N frames; "
+        "a newcomer or a lost person resets it to --redetect-every (default: 40; equal to --redetect-every: fixed)",
+    )
+    parser.add_argument(
         "--detector-min-score",
         type=float,
         default=DETECTOR_MIN_SCORE,
@@ -142,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_tiles_option,
         help="run the person detector on the whole image and on overlapping tiles to find small people: auto "
         "tiles images whose long side is at least 448 px (7 detector runs at 640x480, 22 at 1920x1080; videos tile "
-        "one level on every fifth detector frame), off is fastest, N uses one level of tiles of long side / N "
+        "one level on every third detector frame), off is fastest, N uses one level of tiles of long side / N "
         "(default: auto)",
     )
     parser.add_argument(
@@ -328,12 +337,13 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
         run.video_pipeline if run.video_pipeline is not None else run.pipeline,
         smoother=PoseSmoother() if run.args.smooth else None,
         redetect_every=run.args.redetect_every,
+        redetect_max_every=max(run.args.redetect_every, run.args.redetect_max_every),
     )
     results: list[dict[str, Any]] = []
     people = 0
     lift = _VideoLift(run, warn) if run.lifter is not None else None
     with contextlib.ExitStack() as stack:
-        reader = stack.enter_context(VideoReader(item.path))
+        reader = stack.enter_context(VideoReader(item.path, prefetch=VIDEO_PREFETCH))
         writer = None
         if not run.args.no_vis:
             name = _unique_name(item.path.stem, ".mp4", run.vis_names)
@@ -393,6 +403,8 @@ def main(argv: Sequence[str]) -> int:
         raise ValueError(f"--max-people must be >= 1, got {args.max_people}")
     if args.redetect_every < 1:
         raise ValueError(f"--redetect-every must be >= 1, got {args.redetect_every}")
+    if args.redetect_max_every < 1:
+        raise ValueError(f"--redetect-max-every must be >= 1, got {args.redetect_max_every}")
     if not args.lift:
         for flag, value in (
             ("--lifter", args.lifter),
@@ -418,7 +430,8 @@ def main(argv: Sequence[str]) -> int:
     notes: list[str] = []
     inputs, errors = _collect_inputs(args.inputs, notes)
     from posekit.inference.detectors import BoxFileDetector
-    from posekit.inference.pipeline import build_blazepose_pipeline, build_person_detector
+    from posekit.inference.multiscale import TiledPersonDetector
+    from posekit.inference.pipeline import build_blazepose_pipeline
 
     box_file = BoxFileDetector(args.detections, images_path=args.images_json) if args.detections is not None else None
     image_ids = _load_image_ids(args.images_json)
@@ -438,13 +451,13 @@ def main(argv: Sequence[str]) -> int:
         pipeline(np.zeros((8, 8, 3), np.uint8))  # first run: the TFLite runtime prints its banner here
         video_pipeline = pipeline
         if args.tiles == "auto" and any(item.kind != "image" for item in inputs):
-            # Video runs the detector only on some frames (first frame, lost people, every
-            # --redetect-every frames); one tile level on every fifth of those finds small newcomers within a
-            # few re-detections at almost no cost per frame.
+            # Video runs the detector only on some frames (first frame, lost people, periodic
+            # re-detection); one tile level on every third of those finds small newcomers within a
+            # few re-detections at almost no cost per frame. It shares the image detector's interpreter.
             video_pipeline = copy.copy(pipeline)
-            video_pipeline.detector = build_person_detector(
-                args.detector_min_score, num_threads=args.threads, tiles="auto", tile_levels=1, tile_every=5
-            )
+            detector = pipeline.detector
+            inner = detector.detector if isinstance(detector, TiledPersonDetector) else detector
+            video_pipeline.detector = TiledPersonDetector(inner, tiles="auto", max_levels=1, tile_every=3)
     out = Path(args.out)
     run = _Run(args, out, pipeline, box_file, image_ids, next_id=max(image_ids.values(), default=0) + 1)
     run.video_pipeline = video_pipeline

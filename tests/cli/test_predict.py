@@ -96,6 +96,9 @@ def test_predict_missing_input_and_bad_option(tmp_path: Path, capsys: pytest.Cap
     assert json.loads((tmp_path / "run" / "predictions.json").read_text()) == []
     assert posekit_main(["predict", str(tmp_path), "--skeleton", "nonsense"]) == 2
     assert "unknown skeleton" in capsys.readouterr().err
+    for option in ("--redetect-every", "--redetect-max-every"):
+        assert posekit_main(["predict", str(tmp_path), option, "0"]) == 2
+        assert f"{option} must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_demo_writes_the_astronaut_and_its_pose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
