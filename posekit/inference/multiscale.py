@@ -394,6 +394,10 @@ class TiledPersonDetector:
         self.calls = 0
         self.last_num_runs = 0
 
+    def reset(self) -> None:
+        """Start the ``tile_every`` schedule again: the next call is tiled (a new video starts)."""
+        self.calls = 0
+
     def tile_sides(self, image_size: tuple[int, int]) -> list[int]:
         """Tile side of every level for an image of size ``(w, h)`` (empty: no tiling)."""
         width, height = _check_image_size(image_size)

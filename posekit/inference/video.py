@@ -34,6 +34,7 @@ from posekit.geometry import box_from_keypoints, clip_boxes
 from posekit.inference.blazepose_detector import PersonDetections
 from posekit.inference.detectors import box_detections
 from posekit.inference.image import to_rgb_uint8
+from posekit.inference.multiscale import TiledPersonDetector
 from posekit.inference.pipeline import (
     TopDownPipeline,
     TrackedDetectionFilter,
@@ -98,8 +99,10 @@ class VideoPosePipeline:
         self.reset()
 
     def reset(self) -> None:
-        """Start a new video: forget tracks, states and filters."""
+        """Start a new video: forget tracks, states and filters; the first detection is tiled again."""
         self.tracker.reset()
+        if isinstance(self.pipeline.detector, TiledPersonDetector):
+            self.pipeline.detector.reset()
         if self.smoother is not None:
             self.smoother.reset()
         self._states: dict[int, np.ndarray] = {}

@@ -251,5 +251,9 @@ def test_tile_every_tiles_the_first_call_and_every_nth_after() -> None:
     tiled_runs = runs[0]
     assert tiled_runs > 1
     assert runs == [tiled_runs, 1, 1, tiled_runs, 1, 1, tiled_runs]
+    tiled.detect(image)
+    tiled.reset()  # a new video: its first detection is tiled whatever the previous one did
+    tiled.detect(image)
+    assert tiled.last_num_runs == tiled_runs
     with pytest.raises(ValueError, match="tile_every"):
         TiledPersonDetector(fake, tile_every=0)

@@ -11,6 +11,7 @@ import pytest
 
 from posekit.inference.blazepose_detector import PersonDetections
 from posekit.inference.detectors import BoxFileDetector, box_detections
+from posekit.inference.multiscale import TiledPersonDetector
 from posekit.inference.pipeline import (
     BlazePoseEstimatorAdapter,
     TopDownPipeline,
@@ -305,3 +306,14 @@ def test_default_threads_follow_the_cores_this_process_may_use(monkeypatch: pyte
     assert default_num_threads() == 1
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert default_num_threads() == 4
+
+
+def test_a_new_video_restarts_the_tiling_schedule() -> None:
+    detector = TiledPersonDetector(_StandingPeopleDetector(), tiles="auto", max_levels=1, tile_every=3)
+    video = VideoPosePipeline(TopDownPipeline(detector, _StandingPeopleEstimator(), min_score=0.5), redetect_every=2)
+    image = np.zeros((100, 300, 3), np.uint8)
+    for index in range(5):
+        video(image, index, index / 25.0)
+    assert detector.calls == 3  # frames 0, 2, 4
+    video(image, 0, 0.0)  # frame 0 again: a new video, whose first detection must be the tiled one
+    assert detector.calls == 1
