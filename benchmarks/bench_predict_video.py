@@ -18,7 +18,8 @@ What is measured:
    ``--busy N`` keeps N other processes spinning on the CPU during the timed runs (a machine shared
    with other jobs): posekit's default two model threads then compete for the cores, and
    ``--threads 1`` shows what one thread gives.
-2. **Cost per extra person.** In one process, posekit's video pipeline runs on the original
+2. **One landmark-model call**: its CPU time, 1 and 2 threads (100 calls after 5 warm-up calls).
+3. **Cost per extra person.** In one process, posekit's video pipeline runs on the original
    ``dance.avi`` (several people); the time of every frame is recorded with the number of people
    tracked in it; a weighted line through the median time per people-count gives the cost per
    additional person (medians, because other jobs on a shared machine cause spikes).
@@ -164,6 +165,24 @@ def per_person_cost() -> dict[str, object]:
     }
 
 
+def landmark_invoke_cpu_ms(calls: int = 100) -> dict[str, float]:
+    """CPU milliseconds of one landmark-model call (set input, invoke, copy outputs), 1 and 2 threads."""
+    from posekit.inference.blazepose_assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
+    from posekit.inference.blazepose_landmarks import LANDMARK_OUTPUTS
+
+    result = {}
+    for threads in (1, 2):
+        model = TfliteModel(blazepose_asset_path(BLAZEPOSE_LANDMARK_FILE), num_threads=threads)
+        inputs = np.random.default_rng(0).random(model.input_shape, dtype=np.float32)
+        for _ in range(5):
+            model(inputs, LANDMARK_OUTPUTS)
+        start = time.process_time()
+        for _ in range(calls):
+            model(inputs, LANDMARK_OUTPUTS)
+        result[f"{threads} thread(s)"] = round((time.process_time() - start) / calls * 1000, 2)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -229,6 +248,7 @@ def main() -> None:
     results = json.loads((workdir / "run_default" / "predictions.json").read_text())
     report["posekit people-frames"] = len(results)
     report["mediapipe people-frames"] = mediapipe_people
+    report["landmark_call_cpu_ms"] = landmark_invoke_cpu_ms()
     if not args.no_per_person:
         report["per_person_cost_dance_avi"] = per_person_cost()
     print(json.dumps(report, indent=2))

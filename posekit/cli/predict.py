@@ -743,7 +743,7 @@ class _VideoLift:
             else self.run.out / "vis" / _unique_name(f"{item.path.stem}_3d", ".gif", self.run.vis_names)
         )
         with contextlib.ExitStack() as stack:
-            reader = stack.enter_context(VideoReader(item.path))
+            reader = stack.enter_context(VideoReader(item.path, prefetch=VIDEO_PREFETCH))
             writer = stack.enter_context(LiftVideoWriter(video_path, gif_path, fps, (width + height, height)))
             for frame in reader:
                 if (frame.image.shape[1], frame.image.shape[0]) != (width, height):

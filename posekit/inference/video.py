@@ -247,12 +247,9 @@ class VideoPosePipeline:
 
     def _back_off(self, newcomer: bool) -> None:
         """After a periodic re-detection: back to the base interval on a newcomer, else double it."""
-        if self.redetect_max_every is None or self.redetect_every is None:
+        if self.redetect_max_every is None or self._interval is None:
             return
-        if newcomer:
-            self._interval = self.redetect_every
-        else:
-            self._interval = min(2 * (self._interval or self.redetect_every), self.redetect_max_every)
+        self._interval = self.redetect_every if newcomer else min(2 * self._interval, self.redetect_max_every)
 
     def run(self, frames: Sequence[tuple[int, float, np.ndarray]]) -> list[PoseInstances]:
         """Process a whole list of ``(index, timestamp, image)`` frames from a fresh start."""

@@ -38,7 +38,7 @@ from torch import nn
 
 from posekit.models.backbones.resnet import ResNet, resnet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
-from posekit.models.pose2d.simplebaseline import make_deconv_layers
+from posekit.models.pose2d.simplebaseline import deconv_heatmap_size, make_deconv_layers
 from posekit.models.registry import register_model
 
 __all__ = ["DualSourcePoseNet", "dscnn_res18_128x96", "dscnn_res50_256x192", "fuse_detection_localisation"]
@@ -93,12 +93,11 @@ class DualSourcePoseNet(Pose2DModel):
         deconv_channels: tuple[int, ...] = (256, 256, 256),
         holistic_channels: int = 256,
     ) -> None:
-        stride = 32 // 2 ** len(deconv_channels)
         super().__init__(
             num_keypoints=num_keypoints,
             input_size=input_size,
             output_kind="heatmap+coordinates",
-            heatmap_size=(input_size[0] // stride, input_size[1] // stride),
+            heatmap_size=deconv_heatmap_size(input_size, len(deconv_channels)),
             num_stages=1,
         )
         self.backbone = backbone

@@ -26,6 +26,7 @@ from posekit.models.registry import register_model
 __all__ = [
     "SimpleBaseline",
     "add_backbone_prefix",
+    "deconv_heatmap_size",
     "make_deconv_layers",
     "simplebaseline_res18_128x96",
     "simplebaseline_res50_256x192",
@@ -49,6 +50,12 @@ def add_backbone_prefix(state_dict: dict[str, torch.Tensor], trunk_names: tuple[
     return {
         (f"backbone.{name}" if name.startswith(trunk_names) else name): tensor for name, tensor in state_dict.items()
     }
+
+
+def deconv_heatmap_size(input_size: tuple[int, int], num_deconv_layers: int) -> tuple[int, int]:
+    """``(w, h)`` of the heatmaps of a ResNet trunk (stride 32) followed by ``num_deconv_layers`` x2 upsamplings."""
+    stride = 32 // 2**num_deconv_layers
+    return (input_size[0] // stride, input_size[1] // stride)
 
 
 def make_deconv_layers(in_channels: int, channels: tuple[int, ...], kernel_size: int = 4) -> nn.Sequential:
@@ -101,12 +108,11 @@ class SimpleBaseline(Pose2DModel):
         deconv_channels: tuple[int, ...] = (256, 256, 256),
         final_kernel_size: int = 1,
     ) -> None:
-        stride = 32 // 2 ** len(deconv_channels)
         super().__init__(
             num_keypoints=num_keypoints,
             input_size=input_size,
             output_kind="heatmap",
-            heatmap_size=(input_size[0] // stride, input_size[1] // stride),
+            heatmap_size=deconv_heatmap_size(input_size, len(deconv_channels)),
             num_stages=1,
         )
         if backbone.fc is not None:
