@@ -77,7 +77,7 @@ def cpu_ms(function: Callable[[], object], calls: int) -> float:
 
 
 def crop_benchmark(rounds: int, calls: int) -> dict[str, object]:
-    from posekit.inference.blazepose_detector import crop_rotated_rect, fixed_point_warp_maps
+    from posekit.inference.blazepose.detector import crop_rotated_rect, fixed_point_warp_maps
 
     image = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
     center, side, degrees = (640.5, 360.25), 500.0, 17.0
@@ -161,7 +161,7 @@ def whole_process(baseline: Path, video: Path, repeats: int, out: Path) -> dict[
 
 def per_person_worker(video: Path, output: Path) -> None:
     """In this process: per-frame CPU time and people count of the video pipeline (written as JSON)."""
-    from posekit.inference.pipeline import build_blazepose_pipeline
+    from posekit.inference.topdown import build_blazepose_pipeline
     from posekit.inference.video import VideoPosePipeline
     from posekit.io.video import VideoReader
 

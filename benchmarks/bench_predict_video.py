@@ -68,7 +68,7 @@ print(json.dumps({"frames": frames, "people": people, "seconds_in_process": time
 
 def make_single_person_clip(path: Path) -> dict[str, float]:
     """Write the 1280x720 one-person clip; return facts about it."""
-    from posekit.inference.pipeline import build_blazepose_pipeline
+    from posekit.inference.topdown import build_blazepose_pipeline
     from posekit.inference.video import VideoPosePipeline
     from posekit.io.video import VideoReader, VideoWriter
 
@@ -129,7 +129,7 @@ def time_command(command: list[str]) -> tuple[float, float, str]:
 
 def per_person_cost() -> dict[str, object]:
     """Per-frame time vs people tracked, on the original multi-person dance.avi (in process)."""
-    from posekit.inference.pipeline import build_blazepose_pipeline
+    from posekit.inference.topdown import build_blazepose_pipeline
     from posekit.inference.video import VideoPosePipeline
     from posekit.io.video import VideoReader
 
@@ -167,8 +167,8 @@ def per_person_cost() -> dict[str, object]:
 
 def landmark_invoke_cpu_ms(calls: int = 100) -> dict[str, float]:
     """CPU milliseconds of one landmark-model call (set input, invoke, copy outputs), 1 and 2 threads."""
-    from posekit.inference.blazepose_assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
-    from posekit.inference.blazepose_landmarks import LANDMARK_OUTPUTS
+    from posekit.inference.blazepose.assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
+    from posekit.inference.blazepose.landmarks import LANDMARK_OUTPUTS
 
     result = {}
     for threads in (1, 2):

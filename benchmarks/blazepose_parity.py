@@ -1,7 +1,7 @@
 """Parity and latency of posekit's BlazePose against MediaPipe 0.10.14's pose graph.
 
 posekit runs Google's BlazePose ``.tflite`` files without mediapipe
-(``posekit.inference.blazepose_detector`` / ``blazepose_landmarks``). This script runs the
+(``posekit.inference.blazepose.detector`` / ``.landmarks``). This script runs the
 reference — mediapipe 0.10.14's legacy ``mp.solutions.pose`` graph (``static_image_mode=True``,
 ``model_complexity=1``, ``smooth_landmarks=False``) — in a separate Python that has mediapipe
 installed, on the real sample images under ``../shared/data``, and compares per image:
@@ -20,7 +20,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/blazepose_parity.py                      # report
     .venv/bin/python benchmarks/blazepose_parity.py --write-test-reference \\
-        tests/inference/data/blazepose_mediapipe_reference.json         # regenerate the unit-test reference
+        tests/inference/blazepose/data/blazepose_mediapipe_reference.json         # regenerate the unit-test reference
 
 The reference JSON for the unit tests holds mediapipe's ROI and landmarks for two images
 (``TEST_REFERENCE_IMAGES``); ``tests/inference/test_blazepose_parity.py`` checks posekit against it.
@@ -151,8 +151,8 @@ def compare(reference: list[dict[str, Any]], repeats: int, num_threads: int | No
     import cv2
     import numpy as np
 
-    from posekit.inference.blazepose_detector import BlazePoseDetector
-    from posekit.inference.blazepose_landmarks import BlazePoseLandmarker, Rois, detections_to_rois
+    from posekit.inference.blazepose.detector import BlazePoseDetector
+    from posekit.inference.blazepose.landmarks import BlazePoseLandmarker, Rois, detections_to_rois
 
     detector = BlazePoseDetector(num_threads=num_threads)
     landmarker = BlazePoseLandmarker(num_threads=num_threads)
@@ -250,8 +250,8 @@ def time_rounds(
     import cv2
     import numpy as np
 
-    from posekit.inference.blazepose_detector import BlazePoseDetector
-    from posekit.inference.blazepose_landmarks import BlazePoseLandmarker, detections_to_rois
+    from posekit.inference.blazepose.detector import BlazePoseDetector
+    from posekit.inference.blazepose.landmarks import BlazePoseLandmarker, detections_to_rois
 
     detector = BlazePoseDetector(num_threads=num_threads)
     landmarker = BlazePoseLandmarker(num_threads=num_threads)

@@ -23,7 +23,7 @@ person boxes (``test_crowdpose_det_AP_40.json``, ``test_posetrack18_human_detect
 through ``--detections``.
 
 With ``--tiles POLICY [POLICY ...]`` (``off``, ``auto``, or an integer N) every dataset runs once per
-policy with the detector wrapped in ``posekit.inference.multiscale.TiledPersonDetector`` (``off`` is
+policy with the detector wrapped in ``posekit.inference.tiling.TiledPersonDetector`` (``off`` is
 the plain detector), the 20 COCO val2014 images (no ground truth) are added (people found), and the
 table also gives detector runs per image and milliseconds per image (detector, and detector +
 landmark model), all measured in this one process so that the policies share the machine's load.
@@ -172,8 +172,8 @@ def tiled_pipelines(policy: str | None, stats: TimingStats, options: dict[str, A
     if policy is None:
         yield
         return
-    from posekit.inference import pipeline as pipeline_module
-    from posekit.inference.multiscale import TiledPersonDetector
+    from posekit.inference import estimator as pipeline_module  # where predict builds its pipeline
+    from posekit.inference.tiling import TiledPersonDetector
 
     original = pipeline_module.build_blazepose_pipeline
 

@@ -11,7 +11,7 @@ head_top, ears) unlabelled; CrowdPose's 12 limb joints by name into slots 5-16 (
 dropped). OKS uses COCO sigmas and the ``0.53 * w * h`` box scale (``use_area=False``), as for
 PoseTrack in ``eval_shared_data.py``.
 
-Every policy of :class:`posekit.inference.multiscale.TiledPersonDetector` runs in this one process on
+Every policy of :class:`posekit.inference.tiling.TiledPersonDetector` runs in this one process on
 the same images (the machine's load is shared alike); the table gives AP, AR, detector runs per
 image and milliseconds per image (detector; detector + landmark model).
 
@@ -129,7 +129,7 @@ def run_policy(
     pipeline: Any, policy: str, options: dict[str, Any], images: list[tuple[np.ndarray, list[dict[str, Any]]]]
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Results and per-image cost of the pipeline with its detector tiled by ``policy``."""
-    from posekit.inference.multiscale import TiledPersonDetector
+    from posekit.inference.tiling import TiledPersonDetector
 
     base = pipeline.detector
     tiled = TiledPersonDetector(base, tiles=int(policy) if policy.isdigit() else policy, **options)
@@ -162,7 +162,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=None, help="TFLite threads")
     args = parser.parse_args()
-    from posekit.inference.pipeline import build_blazepose_pipeline
+    from posekit.inference.topdown import build_blazepose_pipeline
     from posekit.metrics.coco import coco_keypoint_eval
 
     options = json.loads(args.options)

@@ -1,14 +1,9 @@
-"""Person detectors for top-down pose estimation.
+"""Person boxes from a file: :class:`BoxFileDetector` and the file-name matching it uses.
 
-A :class:`PersonDetector` is anything with ``detect(image) -> PersonDetections``. Two ship here:
-
-* ``BlazePoseDetector`` (:mod:`posekit.inference.blazepose_detector`): Google's BlazePose person
-  detector; its ``boxes`` are face boxes and its four ``keypoints`` are the alignment points that
-  define the body ROI.
-* :class:`BoxFileDetector`: person boxes read from a COCO detection results file
-  (``[{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...]``), looked up by image id or
-  by file name. Its detections carry NaN alignment points, which tells pose estimators to build
-  the ROI from the box.
+:class:`BoxFileDetector` is a :class:`~posekit.inference.detections.PersonDetector` whose boxes come
+from a COCO detection results file (``[{"image_id", "category_id", "bbox": [x, y, w, h], "score"},
+...]``), looked up by image id or by file name. Its detections carry NaN alignment points, which
+tells pose estimators to build the ROI from the box.
 """
 
 from __future__ import annotations
@@ -17,46 +12,13 @@ import json
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
-from posekit.inference.blazepose_detector import NUM_ALIGNMENT_POINTS, PersonDetections
+from posekit.inference.detections import PersonDetections, box_detections
 
-__all__ = ["BoxFileDetector", "PersonDetections", "PersonDetector", "box_detections", "match_file_name"]
-
-
-@runtime_checkable
-class PersonDetector(Protocol):
-    """Finds people in an image."""
-
-    def detect(self, image: np.ndarray) -> PersonDetections:
-        """Detect people in ``image`` ``(H, W, 3)`` uint8 RGB; detections sorted by decreasing score."""
-        ...
-
-
-def box_detections(boxes: np.ndarray, scores: np.ndarray, image_size: tuple[int, int]) -> PersonDetections:
-    """Detections from person boxes alone (alignment points set to NaN).
-
-    Args:
-        boxes: ``(N, 4)`` xyxy person boxes in pixels.
-        scores: ``(N,)`` detection scores.
-        image_size: ``(w, h)`` of the image.
-
-    Returns:
-        ``PersonDetections`` sorted by decreasing score.
-    """
-    box_values = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    score_values = np.asarray(scores, dtype=np.float32).reshape(-1)
-    if score_values.shape[0] != box_values.shape[0]:
-        raise ValueError(f"scores must have shape ({box_values.shape[0]},) to match boxes, got {score_values.shape}")
-    order = np.argsort(-score_values, kind="stable")
-    return PersonDetections(
-        boxes=box_values[order],
-        scores=score_values[order],
-        keypoints=np.full((box_values.shape[0], NUM_ALIGNMENT_POINTS, 2), np.nan, np.float32),
-        image_size=(int(image_size[0]), int(image_size[1])),
-    )
+__all__ = ["BoxFileDetector", "match_file_name"]
 
 
 def match_file_name(path: str | os.PathLike[str], ids_by_name: dict[str, Any]) -> Any:

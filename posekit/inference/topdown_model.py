@@ -1,7 +1,7 @@
 """Any trained 2D single-person model behind the person detector: the top-down adapter.
 
-:class:`ModelPoseEstimator` implements :class:`~posekit.inference.pipeline.PoseEstimator` (and the
-box-propagating :class:`~posekit.inference.pipeline.TrackingPoseEstimator`) for every
+:class:`ModelPoseEstimator` implements :class:`~posekit.inference.topdown.PersonPoseEstimator` (and the
+box-propagating :class:`~posekit.inference.topdown.TrackingPoseEstimator`) for every
 :class:`~posekit.models.pose2d.base.Pose2DModel`:
 
 1. each detection becomes a person box (a box-only detection keeps its box; a BlazePose detection,
@@ -49,8 +49,8 @@ from posekit.geometry import (
     keypoints_crop_to_image,
     warp_image,
 )
-from posekit.inference.blazepose_detector import PersonDetections
-from posekit.inference.blazepose_landmarks import ROI_SCALE, detections_to_rois
+from posekit.inference.blazepose.landmarks import ROI_SCALE, detections_to_rois
+from posekit.inference.detections import PersonDetections
 from posekit.inference.image import to_rgb_uint8
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, load_model_weights
 from posekit.models.pose2d.base import Pose2DModel

@@ -1,20 +1,24 @@
-"""Pose estimation on video frames: detection, BlazePose-style ROI tracking, track ids, smoothing.
+"""Pose estimation on video frames: any estimator, track ids, smoothing; top-down ROI tracking.
 
-Per frame, :class:`VideoPosePipeline`:
+:class:`VideoPosePipeline` runs any whole-image :class:`~posekit.inference.estimator.PoseEstimator`
+over consecutive frames and gives every person a track id (:class:`~posekit.inference.tracking.PoseTracker`)
+and, optionally, smoothed keypoints (One Euro, per track). Estimators without a detector stage
+(bottom-up, mesh) are run on every frame and their poses associated by matching.
 
-1. **propagates** every track seen in the previous frame: the estimator finds the person again in
+A top-down :class:`~posekit.inference.topdown.TopDownPipeline` is run more cheaply; per frame:
+
+1. **propagate** every track seen in the previous frame: the estimator finds the person again in
    the region predicted from their last pose (for BlazePose, MediaPipe's tracking ROI from the
    landmark model's auxiliary points), without running the detector;
-2. runs the **detector** when there is no live track, when a propagated person was lost in this
+2. run the **detector** when there is no live track, when a propagated person was lost in this
    frame, or every ``redetect_every`` frames (to find people who walked in), unless
    ``max_people`` people are already tracked; detections of people who are already tracked are
    estimated too and removed as duplicates of their propagated pose (OKS; the better-scored pose
    stays, so a fresh detection ROI can re-anchor a drifting track), so they never spawn a second
    track. Optionally (``skip_tracked_detections``) they are skipped before estimating;
-3. **associates** the poses with tracks (:class:`~posekit.inference.tracking.PoseTracker`):
-   propagated poses keep their track id, the others are matched by Hungarian matching, new tracks
-   are born, lost tracks are kept ``max_age`` frames;
-4. **smooths** keypoints per track with the One Euro filter (optional).
+3. **associate** the poses with tracks: propagated poses keep their track id, the others are
+   matched by Hungarian matching, new tracks are born, lost tracks are kept ``max_age`` frames;
+4. **smooth** keypoints per track with the One Euro filter (optional).
 
 MediaPipe's own tracking mode re-runs detection only when its single tracked person is lost; with
 several people posekit also re-detects periodically (``redetect_every``; 10 by default, see
@@ -31,16 +35,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from posekit.geometry import box_from_keypoints, clip_boxes
-from posekit.inference.blazepose_detector import PersonDetections
-from posekit.inference.detectors import box_detections
+from posekit.inference.detections import PersonDetections, box_detections
+from posekit.inference.estimator import PoseEstimator
 from posekit.inference.image import to_rgb_uint8
-from posekit.inference.multiscale import TiledPersonDetector
-from posekit.inference.pipeline import (
-    TopDownPipeline,
-    TrackedDetectionFilter,
-    TrackingPoseEstimator,
-)
 from posekit.inference.smoothing import PoseSmoother
+from posekit.inference.tiling import TiledPersonDetector
+from posekit.inference.topdown import TopDownPipeline, TrackedDetectionFilter, TrackingPoseEstimator
 from posekit.inference.tracking import PoseTracker
 from posekit.structures import PoseInstances
 
@@ -51,7 +51,11 @@ class VideoPosePipeline:
     """Track the poses of the people in consecutive video frames.
 
     Args:
-        pipeline: the per-image top-down pipeline (detector, estimator, ``min_score``, ``max_people``).
+        pipeline: the per-image estimator: any :class:`~posekit.inference.estimator.PoseEstimator`;
+            a :class:`~posekit.inference.topdown.TopDownPipeline` (detector, per-person estimator,
+            ``min_score``, ``max_people``) is tracked by propagation as described above. Pass
+            ``estimator.for_video()`` (:func:`~posekit.inference.estimator.for_video`) for the
+            estimator's video variant.
         tracker: track-id assignment (default ``PoseTracker()``).
         smoother: per-track keypoint smoothing, or ``None`` for raw keypoints.
         redetect_every: run the detector at least every this many frames while fewer than
@@ -68,14 +72,14 @@ class VideoPosePipeline:
             lost for 4 frames and the video needed 11 % more landmark runs.
 
     Attributes:
-        detector_runs: frames on which the detector ran.
-        estimator_runs: poses estimated (one landmark-model run each for BlazePose).
+        detector_runs: frames on which the detector ran (top-down pipelines only).
+        estimator_runs: poses estimated (one landmark-model run each for BlazePose; top-down only).
         skipped_detections: detections of tracked people that were not estimated.
     """
 
     def __init__(
         self,
-        pipeline: TopDownPipeline,
+        pipeline: PoseEstimator,
         tracker: PoseTracker | None = None,
         smoother: PoseSmoother | None = None,
         redetect_every: int | None = 10,
@@ -89,7 +93,9 @@ class VideoPosePipeline:
             raise ValueError(
                 f"redetect_max_every must be >= redetect_every ({redetect_every}), got {redetect_max_every}"
             )
-        self.pipeline = pipeline
+        self.estimator = pipeline
+        # Top-down pipelines are tracked by propagation; any other estimator runs on every frame.
+        self.top_down = pipeline if isinstance(pipeline, TopDownPipeline) else None
         self.tracker = tracker if tracker is not None else PoseTracker()
         self.smoother = smoother
         self.redetect_every = redetect_every
@@ -101,8 +107,8 @@ class VideoPosePipeline:
     def reset(self) -> None:
         """Start a new video: forget tracks, states and filters; the first detection is tiled again."""
         self.tracker.reset()
-        if isinstance(self.pipeline.detector, TiledPersonDetector):
-            self.pipeline.detector.reset()
+        if self.top_down is not None and isinstance(self.top_down.detector, TiledPersonDetector):
+            self.top_down.detector.reset()
         if self.smoother is not None:
             self.smoother.reset()
         self._states: dict[int, np.ndarray] = {}
@@ -114,9 +120,9 @@ class VideoPosePipeline:
         self.skipped_detections = 0
 
     def _propagate(
-        self, image: np.ndarray, track_ids: list[int]
+        self, pipeline: TopDownPipeline, image: np.ndarray, track_ids: list[int]
     ) -> tuple[PoseInstances | None, list[int], list[np.ndarray | None]]:
-        estimator = self.pipeline.estimator
+        estimator = pipeline.estimator
         if not track_ids:
             return None, [], []
         self.estimator_runs += len(track_ids)
@@ -138,6 +144,7 @@ class VideoPosePipeline:
 
     def _drop_tracked(
         self,
+        pipeline: TopDownPipeline,
         estimator: TrackedDetectionFilter,
         detections: PersonDetections,
         propagated: PoseInstances,
@@ -148,7 +155,7 @@ class VideoPosePipeline:
         present = [
             state
             for row, state in enumerate(states)
-            if state is not None and (scores is None or scores[row] >= self.pipeline.min_score)
+            if state is not None and (scores is None or scores[row] >= pipeline.min_score)
         ]
         if not present or len(detections) == 0:
             return detections
@@ -168,21 +175,24 @@ class VideoPosePipeline:
         if self._last_frame is not None and frame_index <= self._last_frame:
             self.reset()
         self._last_frame = frame_index
+        if self.top_down is None:
+            return self._track_every_frame(self.estimator(image), frame_index, timestamp)
+        pipeline = self.top_down
         live = [track.track_id for track in self.tracker.live_tracks(frame_index) if track.track_id in self._states]
-        if not isinstance(self.pipeline.estimator, TrackingPoseEstimator):
+        if not isinstance(pipeline.estimator, TrackingPoseEstimator):
             live = [track.track_id for track in self.tracker.live_tracks(frame_index)]
         parts: list[PoseInstances] = []
         hints: list[int] = []
         states: list[np.ndarray | None] = []
-        propagated, propagated_hints, propagated_states = self._propagate(image, live)
+        propagated, propagated_hints, propagated_states = self._propagate(pipeline, image, live)
         lost = False
         if propagated is not None:
             parts.append(propagated)
             hints += propagated_hints
             states += propagated_states
             scores = propagated.instance_scores
-            lost = scores is not None and bool(np.any(scores < self.pipeline.min_score))
-        tracked_enough = self.pipeline.max_people is not None and len(live) - int(lost) >= self.pipeline.max_people
+            lost = scores is not None and bool(np.any(scores < pipeline.min_score))
+        tracked_enough = pipeline.max_people is not None and len(live) - int(lost) >= pipeline.max_people
         due = self._interval is not None and (
             self._last_detection is None or frame_index - self._last_detection >= self._interval
         )
@@ -192,14 +202,14 @@ class VideoPosePipeline:
         if not live or lost or periodic:
             self.detector_runs += 1
             self._last_detection = frame_index
-            detections = self.pipeline.detector.detect(image)
-            estimator = self.pipeline.estimator
+            detections = pipeline.detector.detect(image)
+            estimator = pipeline.estimator
             if (
                 propagated is not None
                 and self.skip_tracked_detections
                 and isinstance(estimator, TrackedDetectionFilter)
             ):
-                detections = self._drop_tracked(estimator, detections, propagated, propagated_states)
+                detections = self._drop_tracked(pipeline, estimator, detections, propagated, propagated_states)
             self.estimator_runs += len(detections)
             if isinstance(estimator, TrackingPoseEstimator):
                 found, found_states = estimator.estimate_with_state(image, detections)
@@ -222,7 +232,7 @@ class VideoPosePipeline:
                 track_ids=np.zeros(0, np.int64),
             )
         hint_array = np.asarray(hints, np.int64)
-        keep = self.pipeline.select(instances, priority=(hint_array >= 0).astype(np.float64))
+        keep = pipeline.select(instances, priority=(hint_array >= 0).astype(np.float64))
         instances = instances[keep]
         hint_array = hint_array[keep]
         kept_states = [states[index] for index in keep.tolist()]
@@ -242,6 +252,23 @@ class VideoPosePipeline:
             skeleton=instances.skeleton,
             boxes=boxes,
             instance_scores=scores,
+            track_ids=track_ids,
+        )
+
+    def _track_every_frame(self, instances: PoseInstances, frame_index: int, timestamp: float) -> PoseInstances:
+        """Track ids (by matching) and smoothing for the poses of an estimator run on the whole frame."""
+        boxes = instances.boxes if instances.boxes is not None else box_from_keypoints(instances.keypoints)
+        scores = instances.instance_scores if instances.instance_scores is not None else instances.scores.mean(1)
+        track_ids = self.tracker.update(frame_index, boxes, instances.keypoints, scores)
+        keypoints = instances.keypoints
+        if self.smoother is not None and len(instances):
+            keypoints = self.smoother(keypoints, track_ids, timestamp)
+        return PoseInstances(
+            keypoints=keypoints,
+            scores=instances.scores,
+            skeleton=instances.skeleton,
+            boxes=np.asarray(boxes, np.float32),
+            instance_scores=np.asarray(scores, np.float32),
             track_ids=track_ids,
         )
 

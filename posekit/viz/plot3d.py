@@ -422,3 +422,57 @@ class LiftVideoWriter:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close(value)
+
+
+def render_lift_image(image: np.ndarray, instances: PoseInstances, lifted: Sequence[PoseSequence]) -> np.ndarray:
+    """One image's 2D overlay beside a 3D view of its lifted people (one-frame tracks, frame 0).
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        instances: the 2D people drawn on the image (any skeleton).
+        lifted: the people's lifted one-frame sequences (:func:`posekit.inference.video_lifting.lift_people`).
+
+    Returns:
+        ``(H, W + H, 3)`` uint8 RGB.
+    """
+    height = image.shape[0]
+    by_frame = absolute_poses_by_frame(lifted)
+    track_ids, poses = by_frame.get(0, (None, None))
+    view = SkeletonView3D.fit(poses if poses is not None else np.zeros((0, 3)), (height, height))
+    return render_lift_frame(image, instances, view, poses, track_ids, 0)
+
+
+def render_lift_video(
+    frames: Iterable[tuple[int, np.ndarray]],
+    lifted: Sequence[PoseSequence],
+    overlays: dict[int, PoseInstances],
+    image_size: tuple[int, int],
+    fps: float,
+    video_path: str | os.PathLike[str] | None,
+    gif_path: str | os.PathLike[str] | None = None,
+) -> None:
+    """A video's 2D overlay beside a rotating 3D view of its lifted tracks, as MP4 and/or GIF.
+
+    The 3D view is fitted to every pose of every track and turns a full circle over the video (at
+    least 360 frames per turn). Frames stop at the first one whose size differs from ``image_size``.
+
+    Args:
+        frames: ``(index, image)`` of the video's frames, ``(H, W, 3)`` uint8 RGB, in order.
+        lifted: the lifted tracks (``keypoints_3d`` and ``trajectory`` set), at least one.
+        overlays: the 2D people drawn on each frame, by frame index (frames missing: none drawn).
+        image_size: ``(w, h)`` of the frames.
+        fps: frame rate of the outputs.
+        video_path: the MP4 to write (``None``: none).
+        gif_path: the GIF to write (``None``: none).
+    """
+    width, height = image_size
+    by_frame = absolute_poses_by_frame(lifted)
+    everything = np.concatenate([poses.reshape(-1, 3) for _, poses in by_frame.values()])
+    num_frames = max(by_frame) + 1
+    view = SkeletonView3D.fit(everything, (height, height), rotation_per_frame=360.0 / max(num_frames, 360))
+    with LiftVideoWriter(video_path, gif_path, fps, (width + height, height)) as writer:
+        for index, image in frames:
+            if (image.shape[1], image.shape[0]) != (width, height):
+                break
+            track_ids, poses = by_frame.get(index, (None, None))
+            writer.write(render_lift_frame(image, overlays.get(index), view, poses, track_ids, index))

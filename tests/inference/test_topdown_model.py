@@ -15,9 +15,8 @@ import pytest
 import torch
 
 from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap
-from posekit.inference.blazepose_detector import PersonDetections
-from posekit.inference.detectors import box_detections
-from posekit.inference.pipeline import PoseEstimator, TrackingPoseEstimator
+from posekit.inference.detections import PersonDetections, box_detections
+from posekit.inference.topdown import PersonPoseEstimator, TrackingPoseEstimator
 from posekit.inference.topdown_model import (
     ModelPoseEstimator,
     build_model_estimator,
@@ -240,7 +239,7 @@ def test_rescoring_follows_hrnet() -> None:
 
 def test_propagate_crops_around_the_confident_keypoints() -> None:
     estimator = ModelPoseEstimator(ConstantDeltaModel((1, 1)), MSRAHeatmap((96, 128), (24, 32)), "coco")
-    assert isinstance(estimator, PoseEstimator) and isinstance(estimator, TrackingPoseEstimator)
+    assert isinstance(estimator, PersonPoseEstimator) and isinstance(estimator, TrackingPoseEstimator)
     seen: list[np.ndarray] = []
     original = estimator.estimate_boxes
 

@@ -17,7 +17,7 @@ Two rules keep a person cut by a tile border from producing a bogus second detec
    tile (tile sides on the image border count as open: the image border cuts everyone alike).
    The body square is centred on the hip centre (alignment point 0) with half side
    ``|point 1 - point 0|``, the body radius from which BlazePose builds its ROI
-   (``posekit.inference.blazepose_landmarks.alignment_points_to_rois``). People larger than a tile
+   (``posekit.inference.blazepose.landmarks.alignment_points_to_rois``). People larger than a tile
    fail this test on that level and come from a coarser level or the whole image;
 2. the surviving detections are clustered by the IoU of their face boxes (the detector's own
    duplicate criterion, MediaPipe ``NonMaxSuppressionCalculator``: IoU > 0.3), or when one face
@@ -40,13 +40,13 @@ the last image took.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from posekit.inference.blazepose_detector import NUM_ALIGNMENT_POINTS, PersonDetections
-from posekit.inference.detectors import PersonDetector
+from posekit.inference.detections import NUM_ALIGNMENT_POINTS, PersonDetections, PersonDetector
 from posekit.inference.image import to_rgb_uint8
 
 __all__ = [
@@ -62,6 +62,10 @@ __all__ = [
 ]
 
 DETECTOR_INPUT_SIDE = 224
+
+# Video: one level of tiles on every third detector call (see TiledPersonDetector.for_video).
+VIDEO_TILE_LEVELS = 1
+VIDEO_TILE_EVERY = 3
 
 
 def tile_starts(length: int, tile_side: int, overlap: float) -> np.ndarray:
@@ -397,6 +401,22 @@ class TiledPersonDetector:
     def reset(self) -> None:
         """Start the ``tile_every`` schedule again: the next call is tiled (a new video starts)."""
         self.calls = 0
+
+    def for_video(self) -> TiledPersonDetector:
+        """This detector's schedule for video frames, sharing the wrapped detector (and its interpreter).
+
+        Video runs the detector only on some frames (the first frame, lost people, periodic
+        re-detection); with ``tiles="auto"``, one tile level (``VIDEO_TILE_LEVELS``) on every third of
+        those calls (``VIDEO_TILE_EVERY``) finds small newcomers within a few re-detections at almost
+        no cost per frame. Other ``tiles`` settings are kept as they are.
+        """
+        if self.tiles != "auto":
+            return self
+        video = copy.copy(self)
+        video.max_levels = VIDEO_TILE_LEVELS
+        video.tile_every = VIDEO_TILE_EVERY
+        video.reset()
+        return video
 
     def tile_sides(self, image_size: tuple[int, int]) -> list[int]:
         """Tile side of every level for an image of size ``(w, h)`` (empty: no tiling)."""

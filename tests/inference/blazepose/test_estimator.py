@@ -1,4 +1,4 @@
-"""BlazePoseEstimator end to end, parity with MediaPipe 0.10.14 (stored reference), shipped model files."""
+"""BlazePose end to end (detector, then BlazePoseEstimator), parity with MediaPipe 0.10.14, shipped model files."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ import cv2
 import numpy as np
 import pytest
 
-from posekit.inference.blazepose import (
-    BlazePoseEstimator,
-    BlazePoseLandmarks,
-    Rois,
-    detections_to_rois,
-    landmarks_to_pose_instances,
-    landmarks_to_rois,
-    verify_assets,
-)
-from posekit.inference.blazepose_assets import (
+from posekit.inference.blazepose.assets import (
     BLAZEPOSE_LANDMARK_FILE,
     BLAZEPOSE_SHA256,
     TfliteModel,
     blazepose_asset_path,
+    verify_assets,
 )
-from posekit.inference.blazepose_detector import BlazePoseDetector
-from posekit.inference.blazepose_landmarks import LANDMARK_OUTPUTS, BlazePoseLandmarker
+from posekit.inference.blazepose.detector import BlazePoseDetector
+from posekit.inference.blazepose.estimator import BlazePoseEstimator, blazepose_instances
+from posekit.inference.blazepose.landmarks import (
+    LANDMARK_OUTPUTS,
+    BlazePoseLandmarker,
+    BlazePoseLandmarks,
+    Rois,
+    detections_to_rois,
+    landmarks_to_rois,
+)
+from posekit.inference.image import to_rgb_uint8
 from posekit.skeletons import get_skeleton
 from posekit.structures import PoseInstances
 
@@ -34,9 +35,26 @@ from posekit.structures import PoseInstances
 REFERENCE_JSON = Path(__file__).resolve().parent / "data" / "blazepose_mediapipe_reference.json"
 
 
+class DetectAndEstimate:
+    """The BlazePose detector, then the estimator on its detections; people with pose presence > 0.5 kept."""
+
+    def __init__(self) -> None:
+        self.detector = BlazePoseDetector(num_threads=1)
+        self.landmarker = BlazePoseLandmarker(num_threads=1)
+        self.people = BlazePoseEstimator(self.landmarker)
+
+    def estimate(self, image: np.ndarray, rois: Rois | None = None) -> tuple[PoseInstances, BlazePoseLandmarks]:
+        image = to_rgb_uint8(image)
+        if rois is None:
+            rois = self.people.rois_for(self.detector.detect(image))
+        instances, landmarks = self.people.estimate_landmarks(image, rois)
+        keep = np.flatnonzero(landmarks.pose_score > 0.5)
+        return instances[keep], landmarks.select(keep)
+
+
 @pytest.fixture(scope="module")
-def estimator() -> BlazePoseEstimator:
-    return BlazePoseEstimator(BlazePoseDetector(num_threads=1), BlazePoseLandmarker(num_threads=1))
+def estimator() -> DetectAndEstimate:
+    return DetectAndEstimate()
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -63,7 +81,7 @@ def test_tflite_model_copies_out_only_the_outputs_asked_for() -> None:
         model(inputs, ["no_such_output"])
 
 
-def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: BlazePoseEstimator) -> None:
+def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: DetectAndEstimate) -> None:
     image = read_rgb(shared_data / "coco_val2014_images" / "COCO_val2014_000000000536.jpg")
     instances, landmarks = estimator.estimate(image)
     assert isinstance(instances, PoseInstances) and isinstance(landmarks, BlazePoseLandmarks)
@@ -73,8 +91,10 @@ def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: Bla
     np.testing.assert_array_equal(instances.scores, landmarks.visibility)
     np.testing.assert_array_equal(instances.keypoints, landmarks.landmarks[:, :, :2])
     assert instances.boxes is not None and instances.instance_scores is not None
-    assert np.all(instances.boxes[:, :2] <= instances.keypoints.min(axis=1) + 1e-4)
-    assert np.all(instances.boxes[:, 2:] >= instances.keypoints.max(axis=1) - 1e-4)
+    # Boxes: the bounds of the 33 landmarks, clipped to the image (one person reaches past its edge).
+    size = np.array([image.shape[1], image.shape[0]], np.float32)
+    np.testing.assert_allclose(instances.boxes[:, :2], np.clip(instances.keypoints.min(axis=1), 0, size), atol=1e-4)
+    np.testing.assert_allclose(instances.boxes[:, 2:], np.clip(instances.keypoints.max(axis=1), 0, size), atol=1e-4)
     names = get_skeleton("blazepose").keypoint_names
     left_hip, left_shoulder = names.index("left_hip"), names.index("left_shoulder")
     assert np.all(instances.keypoints[:, left_shoulder, 1] < instances.keypoints[:, left_hip, 1])
@@ -85,17 +105,17 @@ def test_estimator_returns_blazepose_instances(shared_data: Path, estimator: Bla
     assert np.all(np.median(moved, axis=1) < 0.02 * landmarks.rois.size[:, 0])
 
 
-def test_empty_frame_gives_empty_results(estimator: BlazePoseEstimator) -> None:
+def test_empty_frame_gives_empty_results(estimator: DetectAndEstimate) -> None:
     for image in (np.zeros((480, 640, 3), np.uint8), np.full((10, 10), 255, np.uint8), np.zeros((1, 1, 4), np.float32)):
         instances, landmarks = estimator.estimate(image)
         assert len(instances) == 0 and instances.keypoints.shape == (0, 33, 2) and instances.skeleton == "blazepose"
         assert len(landmarks) == 0
-    assert len(landmarks_to_pose_instances(landmarks)) == 0
+    assert len(blazepose_instances(landmarks, (640, 480))) == 0
     with pytest.raises(ValueError, match="min_pose_score"):
-        BlazePoseEstimator(min_pose_score=2.0)
+        BlazePoseEstimator(estimator.landmarker, min_pose_score=2.0)
 
 
-def test_parity_with_mediapipe_reference(shared_data: Path, estimator: BlazePoseEstimator) -> None:
+def test_parity_with_mediapipe_reference(shared_data: Path, estimator: DetectAndEstimate) -> None:
     reference = json.loads(REFERENCE_JSON.read_text())
     assert len(reference["images"]) == 2
     for entry in reference["images"]:

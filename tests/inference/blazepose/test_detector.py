@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from posekit.inference.blazepose_detector import (
+from posekit.inference.blazepose.detector import (
     BlazePoseDetector,
     PersonDetections,
     crop_rotated_rect,

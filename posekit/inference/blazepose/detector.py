@@ -16,7 +16,7 @@ from the graph compiled into that wheel):
 5. ``DetectionLetterboxRemovalCalculator``: back to coordinates on the input image.
 
 The detector's "box" is the face box; the four keypoints are the alignment points used to build the
-body ROI (see ``posekit.inference.blazepose_landmarks.detections_to_rois``):
+body ROI (see ``posekit.inference.blazepose.landmarks.detections_to_rois``):
 0 mid-hip centre, 1 full-body size/rotation point, 2 mid-shoulder centre, 3 upper-body size/rotation point.
 
 Pixel convention: MediaPipe works in normalised image coordinates; pixels here are those values
@@ -34,18 +34,17 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from posekit.inference.blazepose_assets import BLAZEPOSE_DETECTOR_FILE, TfliteModel, blazepose_asset_path
+from posekit.inference.blazepose.assets import BLAZEPOSE_DETECTOR_FILE, TfliteModel, blazepose_asset_path
+from posekit.inference.detections import PersonDetections
 from posekit.inference.image import to_rgb_uint8
 
 __all__ = [
     "BlazePoseDetector",
-    "PersonDetections",
     "crop_rotated_rect",
     "decode_detections",
     "fixed_point_warp_maps",
@@ -57,58 +56,6 @@ __all__ = [
 
 DETECTOR_INPUT_SIZE = 224
 NUM_ANCHORS = 2254
-NUM_ALIGNMENT_POINTS = 4
-
-
-@dataclass(frozen=True)
-class PersonDetections:
-    """People found by the BlazePose detector in one image; ``N`` detections sorted by decreasing score.
-
-    Attributes:
-        boxes: ``(N, 4)`` float32 xyxy in image pixels (the detector's face box).
-        scores: ``(N,)`` float32 detection scores in [0, 1].
-        keypoints: ``(N, 4, 2)`` float32 alignment points (x, y) in image pixels: 0 mid-hip centre,
-            1 full-body size/rotation point, 2 mid-shoulder centre, 3 upper-body size/rotation point.
-        image_size: ``(w, h)`` of the image the detections refer to.
-    """
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    keypoints: np.ndarray
-    image_size: tuple[int, int]
-
-    def __post_init__(self) -> None:
-        count = self.scores.shape[0] if self.scores.ndim == 1 else -1
-        if count < 0:
-            raise ValueError(f"scores must have shape (N,), got {self.scores.shape}")
-        if self.boxes.shape != (count, 4):
-            raise ValueError(f"boxes must have shape ({count}, 4), got {self.boxes.shape}")
-        if self.keypoints.shape != (count, NUM_ALIGNMENT_POINTS, 2):
-            raise ValueError(f"keypoints must have shape ({count}, 4, 2), got {self.keypoints.shape}")
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
-
-    def select(self, indices: np.ndarray) -> PersonDetections:
-        """The detections at ``indices`` (integer array or boolean mask), same image size."""
-        return PersonDetections(
-            boxes=self.boxes[indices],
-            scores=self.scores[indices],
-            keypoints=self.keypoints[indices],
-            image_size=self.image_size,
-        )
-
-    @classmethod
-    def empty(cls, image_size: tuple[int, int]) -> PersonDetections:
-        """No detections for an image of size ``(w, h)``."""
-        return cls(
-            boxes=np.zeros((0, 4), np.float32),
-            scores=np.zeros((0,), np.float32),
-            keypoints=np.zeros((0, NUM_ALIGNMENT_POINTS, 2), np.float32),
-            image_size=image_size,
-        )
-
-
 # float32 exp(88) = 1.65e38 is finite; exp(88.73) overflows.
 _SIGMOID_EXP_LIMIT = 88.0
 

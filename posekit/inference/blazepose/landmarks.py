@@ -29,8 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from posekit.inference.blazepose_assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
-from posekit.inference.blazepose_detector import PersonDetections, crop_rotated_rect, pad_roi_to_aspect, sigmoid
+from posekit.inference.blazepose.assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
+from posekit.inference.blazepose.detector import crop_rotated_rect, pad_roi_to_aspect, sigmoid
+from posekit.inference.detections import PersonDetections
 from posekit.inference.image import to_rgb_uint8
 
 __all__ = [

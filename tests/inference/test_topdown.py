@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posekit.inference.blazepose_detector import PersonDetections
-from posekit.inference.detectors import BoxFileDetector, box_detections
-from posekit.inference.multiscale import TiledPersonDetector
-from posekit.inference.pipeline import (
-    BlazePoseEstimatorAdapter,
+from posekit.inference.blazepose.estimator import BlazePoseEstimator, box_rois
+from posekit.inference.detections import PersonDetections, box_detections
+from posekit.inference.detectors import BoxFileDetector
+from posekit.inference.tiling import TiledPersonDetector
+from posekit.inference.topdown import (
     TopDownPipeline,
     TrackedDetectionFilter,
-    box_rois,
     build_blazepose_pipeline,
     default_num_threads,
 )
@@ -154,7 +153,7 @@ def test_person_detections_select_keeps_the_image_size() -> None:
 
 def test_tracked_detections_match_the_roi_that_tracking_predicts(blazepose: TopDownPipeline) -> None:
     adapter = blazepose.estimator
-    assert isinstance(adapter, BlazePoseEstimatorAdapter) and isinstance(adapter, TrackedDetectionFilter)
+    assert isinstance(adapter, BlazePoseEstimator) and isinstance(adapter, TrackedDetectionFilter)
     state = np.zeros((6, 3), np.float32)
     state[0, :2], state[1, :2] = (100, 200), (100, 120)  # ROI centre (100, 200), side 2 * 80 * 1.25 = 200
     keypoints = np.full((5, 4, 2), np.nan, np.float32)

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from posekit.inference.blazepose_detector import BlazePoseDetector, PersonDetections
-from posekit.inference.blazepose_landmarks import (
+from posekit.inference.blazepose.detector import BlazePoseDetector
+from posekit.inference.blazepose.landmarks import (
     BlazePoseLandmarker,
     BlazePoseLandmarks,
     Rois,
@@ -19,6 +19,7 @@ from posekit.inference.blazepose_landmarks import (
     landmarks_to_rois,
     refine_landmarks_from_heatmap,
 )
+from posekit.inference.detections import PersonDetections
 
 
 @pytest.fixture(scope="module")

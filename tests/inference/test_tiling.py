@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from posekit.inference.blazepose_detector import BlazePoseDetector, PersonDetections
-from posekit.inference.multiscale import (
+from posekit.inference.blazepose.detector import BlazePoseDetector
+from posekit.inference.detections import PersonDetections
+from posekit.inference.tiling import (
     TiledPersonDetector,
     auto_tile_sides,
     body_squares,
