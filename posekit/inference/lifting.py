@@ -299,7 +299,7 @@ def cpu_supports_fast_bf16() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading checkpoints: architecture from the weights, numpy random states without unpickling.
+# Reading checkpoints: architecture from the weights, numpy random states through io's allow-list.
 
 
 @dataclass(frozen=True)
@@ -409,30 +409,6 @@ def infer_temporal_architecture(
     )
 
 
-def _numpy_safe_globals() -> list[Any]:
-    """The numpy globals an official checkpoint's ``random_state`` needs, and nothing else.
-
-    ``run.py`` stores ``numpy.random.RandomState.get_state()``: a tuple holding one uint32 array.
-    Pickled arrays name ``numpy.core.multiarray._reconstruct`` (numpy 1, the official files) or
-    ``numpy._core.multiarray._reconstruct`` (numpy 2), ``numpy.ndarray`` and ``numpy.dtype``; the
-    weights-only unpickler then only rebuilds arrays of plain numeric dtypes.
-    """
-    try:
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct, scalar  # type: ignore[no-redef]
-    numeric_dtypes = [type(np.dtype(name)) for name in ("uint32", "int32", "int64", "float32", "float64", "bool")]
-    return [
-        (_reconstruct, "numpy.core.multiarray._reconstruct"),
-        (_reconstruct, "numpy._core.multiarray._reconstruct"),
-        (scalar, "numpy.core.multiarray.scalar"),
-        (scalar, "numpy._core.multiarray.scalar"),
-        np.ndarray,
-        np.dtype,
-        *numeric_dtypes,
-    ]
-
-
 def load_lifter_checkpoint(path: str | os.PathLike[str], *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a VideoPose3D checkpoint with weights-only unpickling.
 
@@ -445,7 +421,7 @@ def load_lifter_checkpoint(path: str | os.PathLike[str], *, map_location: str | 
         FileNotFoundError: no file at ``path``.
         ValueError: the file cannot be read with weights-only semantics, or is not a dict.
     """
-    return load_checkpoint(path, map_location=map_location, safe_globals=_numpy_safe_globals())
+    return load_checkpoint(path, map_location=map_location, allow_numpy_arrays=True)
 
 
 def _strip_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str = "module.") -> dict[str, torch.Tensor]:
