@@ -560,7 +560,7 @@ def _load_lifter(path: str | None, threads: int | None) -> Any:
     from posekit.inference.lift_pipeline import check_lifter
 
     torch.set_num_threads(threads if threads is not None else 1)
-    from posekit.inference.lifting import load_lifter
+    from posekit.models.lift3d import load_lifter
 
     if path is None:
         from posekit.inference.default_lifter import load_default_lifter

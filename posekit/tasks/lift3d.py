@@ -60,12 +60,11 @@ from posekit.data.mocap_lifting import LiftingAugmentation, SyntheticLiftingWind
 from posekit.engine import TrainConfig, Trainer, unwrap_model
 from posekit.engine.schedules import LRSchedule
 from posekit.geometry import project_to_2d, project_to_2d_linear
-from posekit.inference.lifting import Lifter, infer_temporal_architecture, lift_sequence, load_lifter_checkpoint
-from posekit.io.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
+from posekit.inference.lifting import lift_sequence
 from posekit.losses.lifting import bone_length_loss, mpjpe, trajectory_depth_weights, weighted_mpjpe
 from posekit.metrics import mpjpe as mpjpe_metric
 from posekit.metrics import mpjve, n_mpjpe, p_mpjpe
-from posekit.models.lift3d import TemporalModel, TemporalModelOptimized1f
+from posekit.models.lift3d import Lifter, TemporalModel, TemporalModelOptimized1f, load_lifter, save_lifter
 from posekit.skeletons import H36M, Skeleton
 from posekit.tasks import register_task
 
@@ -81,7 +80,6 @@ __all__ = [
     "bn_momentum",
     "build_lifting_data",
     "build_train_module",
-    "load_any_lifter",
     "evaluate",
     "evaluate_lifter",
     "export_lifter",
@@ -242,7 +240,7 @@ class Lift3DConfig:
         amsgrad: Adam's AMSGrad variant, as ``run.py``.
         seed: seed of the training windows' shuffling (1234 in ``run.py``).
         export_name: file written into ``train.out_dir`` after training: the lifter in the format
-            :func:`posekit.inference.lifting.load_lifter` reads.
+            :func:`posekit.models.lift3d.load_lifter` reads.
     """
 
     data: Lift3DDataConfig = field(default_factory=Lift3DDataConfig)
@@ -695,33 +693,6 @@ def _lifter_from_train_module(module: LiftingTrainModule, config: Lift3DModelCon
     return Lifter(pose.eval(), trajectory.eval() if trajectory is not None else None).eval()  # type: ignore[arg-type]
 
 
-def _model_from_state(state: Mapping[str, torch.Tensor], config: Lift3DModelConfig, name: str) -> TemporalModel:
-    architecture = infer_temporal_architecture(state, dense=config.dense)
-    model = architecture.build(causal=config.causal)
-    try:
-        model.load_state_dict(dict(state), strict=True)
-    except RuntimeError as error:
-        raise ValueError(f"{name}: weights do not fit a VideoPose3D model: {str(error).splitlines()[0]}") from None
-    return model.eval()
-
-
-def load_any_lifter(path: str | os.PathLike[str], config: Lift3DModelConfig) -> Lifter:
-    """A :class:`Lifter` from a ``lift3d`` training checkpoint, an exported lifter or an official ``.bin``."""
-    checkpoint = load_lifter_checkpoint(path)
-    name = os.fspath(path)
-    if "model_pos" in checkpoint:
-        pose_state, trajectory_state = checkpoint["model_pos"], checkpoint.get("model_traj")
-    elif isinstance(checkpoint.get("model"), Mapping) and any(key.startswith("pose.") for key in checkpoint["model"]):
-        weights = checkpoint["model"]
-        pose_state = {key[5:]: value for key, value in weights.items() if key.startswith("pose.")}
-        trajectory_state = {key[11:]: value for key, value in weights.items() if key.startswith("trajectory.")} or None
-    else:
-        raise ValueError(f"{name}: neither a lift3d checkpoint ('model' with pose.* weights) nor a VideoPose3D one")
-    pose = _model_from_state(pose_state, config, f"{name} pose model")
-    trajectory = _model_from_state(trajectory_state, config, f"{name} trajectory model") if trajectory_state else None
-    return Lifter(pose, trajectory).eval()
-
-
 def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, float]:
     """Evaluate ``weights`` (default: ``train.out_dir/<export_name>``, else ``last.pt``) as configured.
 
@@ -737,7 +708,7 @@ def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, floa
         if found is None:
             raise FileNotFoundError(f"no weights given and none found at {', '.join(map(str, candidates))}")
         weights = str(found)
-    lifter = load_any_lifter(weights, config.model)
+    lifter = load_lifter(weights, causal=config.model.causal, dense=config.model.dense)
     data = build_lifting_data(config, for_training=False)
     return evaluate_lifter(
         lifter,
@@ -757,24 +728,13 @@ def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, floa
 def export_lifter(
     module: LiftingTrainModule, path: str | os.PathLike[str], *, causal: bool, metadata: Mapping[str, Any]
 ) -> Path:
-    """Write the trained models in the format :func:`posekit.inference.lifting.load_lifter` reads.
+    """Write the trained models in the format :func:`posekit.models.lift3d.load_lifter` reads.
 
-    The file is a weights-only ``torch.save`` dict: ``format``, ``model_pos``, ``model_traj``
-    (or ``None``), ``causal`` and ``weights_info`` (``metadata``: plain values only).
+    The file is a weights-only ``torch.save`` dict (see :func:`posekit.models.lift3d.save_lifter`):
+    ``format``, ``model_pos``, ``model_traj`` (or ``None``), ``causal`` and ``weights_info``
+    (``metadata``: plain values only).
     """
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "version": 1,
-        "model_pos": {key: value.detach().cpu().clone() for key, value in module.pose.state_dict().items()},
-        "model_traj": (
-            {key: value.detach().cpu().clone() for key, value in module.trajectory.state_dict().items()}
-            if module.trajectory is not None
-            else None
-        ),
-        "causal": bool(causal),
-        "weights_info": dict(metadata),
-    }
-    return save_checkpoint(path, state)
+    return save_lifter(path, module.pose, module.trajectory, causal=causal, weights_info=metadata)
 
 
 def train(config: Lift3DConfig) -> dict[str, Any]:

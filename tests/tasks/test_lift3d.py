@@ -13,8 +13,7 @@ from posekit.config import load_config
 from posekit.data.h36m import h36m_cameras
 from posekit.engine import TrainConfig
 from posekit.geometry import project_to_2d
-from posekit.inference.lifting import load_lifter
-from posekit.models.lift3d import TemporalModel
+from posekit.models.lift3d import TemporalModel, load_lifter
 from posekit.skeletons import H36M
 from posekit.tasks import load_task_config
 from posekit.tasks.lift3d import (
