@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from posekit.inference.lifting import cpu_supports_fast_bf16, fold_batchnorm, lift_sequence
+from posekit.inference.lifting import cpu_supports_fast_bf16, lift_sequence
 from posekit.io.atomic import atomic_write_json
-from posekit.models.lift3d.videopose3d import TemporalModel
+from posekit.models.lift3d import TemporalModel, fold_batchnorm
 
 FILTER_WIDTHS = [3, 3, 3, 3, 3]
 CHANNELS = 1024

@@ -85,8 +85,8 @@ def stage_timings(
 
     from posekit.inference.default_lifter import load_default_lifter
     from posekit.inference.lift_pipeline import TrackCollector, lift_tracks
-    from posekit.inference.lifting import load_lifter
     from posekit.inference.streaming import StreamingLifter
+    from posekit.models.lift3d import load_lifter
     from posekit.structures import PoseInstances
     from posekit.viz.plot3d import SkeletonView3D, absolute_poses_by_frame
 

@@ -129,9 +129,8 @@ def _export_pose2d(args: argparse.Namespace) -> Any:
 
 
 def _export_lifter(args: argparse.Namespace) -> Any:
-    from posekit.inference.lifting import load_lifter
     from posekit.io.onnx_export import export_lifter_onnx
-    from posekit.models.lift3d import videopose3d  # noqa: F401  (registers the lifters)
+    from posekit.models.lift3d import load_lifter
     from posekit.models.registry import get_model
 
     if args.input_size is not None:

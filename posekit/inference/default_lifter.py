@@ -13,7 +13,7 @@ Input: Human3.6M-17 2D keypoints ``(T, 17, 2)`` in pixels converted with
 Human3.6M-17 joints in metres, camera space (trajectory model: the root's camera position, only
 meaningful up to the unknown focal length). Trained on 12 short clips, it is a reasonable default
 for everyday motion, not a substitute for the official Human3.6M checkpoints, which remain the
-way to the paper's accuracy (load them with :func:`posekit.inference.lifting.load_lifter`).
+way to the paper's accuracy (load them with :func:`posekit.models.lift3d.load_lifter`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from posekit.inference.lifting import Lifter, load_lifter, load_lifter_checkpoint
+from posekit.models.lift3d import Lifter, load_lifter, load_lifter_checkpoint
 
 __all__ = ["DEFAULT_LIFTER_SHA256", "default_lifter_info", "default_lifter_path", "load_default_lifter"]
 

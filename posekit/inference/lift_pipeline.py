@@ -4,7 +4,7 @@ Legend: ``T`` frames, ``K`` keypoints of the input skeleton, ``J`` = 17 Human3.6
 
 :func:`lift_tracks` takes the per-person 2D tracks of a video (:class:`~posekit.structures.PoseSequence`
 in any registered skeleton: BlazePose-33 from ``posekit predict``, COCO-17, Human3.6M-17, ...) and a
-VideoPose3D :class:`~posekit.inference.lifting.Lifter`, and returns one sequence per track with:
+VideoPose3D :class:`~posekit.models.lift3d.Lifter`, and returns one sequence per track with:
 
 * ``keypoints`` ``(T, 17, 2)``: the Human3.6M-17 2D keypoints the lifter saw, in pixels. The input
   is converted **by joint name** (:func:`posekit.skeletons.convert_keypoints_and_scores`; BlazePose
@@ -56,9 +56,9 @@ import numpy as np
 
 from posekit.data.tracks2d import check_image_size, interpolate_missing
 from posekit.geometry import normalize_screen_coordinates
-from posekit.inference.lifting import FoldedTemporalModel, Lifter, lift_sequence
+from posekit.inference.lifting import lift_sequence
 from posekit.io.atomic import atomic_path
-from posekit.models.lift3d.videopose3d import TemporalModel
+from posekit.models.lift3d import FoldedTemporalModel, Lifter, TemporalModel
 from posekit.skeletons import H36M, Skeleton, convert_keypoints_and_scores, get_skeleton
 from posekit.structures import PoseInstances, PoseSequence
 

@@ -51,8 +51,8 @@ from posekit.structures import PoseInstances, PoseSequence
 from posekit.viz.draw import draw_poses
 
 if TYPE_CHECKING:  # torch is imported only when lifting
-    from posekit.inference.lifting import Lifter
     from posekit.inference.video_lifting import VideoLifter
+    from posekit.models.lift3d import Lifter
 
 __all__ = ["FramePoses", "InputFile", "PredictOptions", "PredictResult", "collect_inputs", "predict"]
 
@@ -301,7 +301,7 @@ def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
     import torch
 
     from posekit.inference.lift_pipeline import check_lifter
-    from posekit.inference.lifting import load_lifter
+    from posekit.models.lift3d import load_lifter
 
     torch.set_num_threads(threads if threads is not None else 1)
     if path is None:

@@ -54,8 +54,7 @@ from posekit.inference.lift_pipeline import (
     estimate_root_trajectory,
     h36m_flip_indices,
 )
-from posekit.inference.lifting import FoldedTemporalModel, Lifter
-from posekit.models.lift3d.videopose3d import TemporalModel, TemporalModelOptimized1f
+from posekit.models.lift3d import FoldedTemporalModel, Lifter, TemporalModel, TemporalModelOptimized1f
 from posekit.skeletons import convert_keypoints_and_scores, get_skeleton
 from posekit.structures import PoseInstances
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from posekit.inference.lift_pipeline import TrackCollector, lift_tracks
-from posekit.inference.lifting import Lifter
 from posekit.inference.streaming import StreamedPose, StreamingLifter
+from posekit.models.lift3d import Lifter
 from posekit.structures import PoseInstances, PoseSequence
 
 __all__ = ["VideoLifter", "lift_people"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from posekit.io.atomic import atomic_path
+from posekit.io.safe_pickle import numpy_array_globals
 
 CHECKPOINT_FORMAT = "posekit-checkpoint"
 
@@ -56,15 +57,16 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
 def load_checkpoint(
     path: str | os.PathLike[str],
     map_location: str | torch.device | None = "cpu",
-    safe_globals: Sequence[Any] = (),
+    allow_numpy_arrays: bool = False,
 ) -> dict[str, Any]:
     """Load a checkpoint file with ``torch.load(weights_only=True)``.
 
     Args:
         path: a ``torch.save`` file whose top level is a dict.
         map_location: where tensors go (``"cpu"`` by default).
-        safe_globals: extra globals the weights-only unpickler may rebuild (for example the numpy
-            array globals of official VideoPose3D files); nothing else is ever unpickled.
+        allow_numpy_arrays: also rebuild pickled numpy arrays (the globals of
+            :func:`posekit.io.safe_pickle.numpy_array_globals`, as in the ``random_state`` of
+            official VideoPose3D files); nothing else is ever unpickled.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -74,8 +76,14 @@ def load_checkpoint(
     file_path = Path(path)
     if not file_path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {file_path}")
+    # torch names each allowed global by its pickled "module.name" (numpy 1 and 2 spellings differ).
+    safe_globals: list[Any] = (
+        [(value, f"{module}.{name}") for (module, name), value in numpy_array_globals().items()]
+        if allow_numpy_arrays
+        else []
+    )
     try:
-        with torch.serialization.safe_globals(list(safe_globals)):
+        with torch.serialization.safe_globals(safe_globals):
             checkpoint = torch.load(file_path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         message = str(error)

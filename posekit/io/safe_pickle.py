@@ -29,15 +29,21 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["RestrictedUnpickler", "UnsafePickleError", "load_npz_objects", "restricted_loads"]
+__all__ = ["RestrictedUnpickler", "UnsafePickleError", "load_npz_objects", "numpy_array_globals", "restricted_loads"]
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle named a global that posekit does not allow (it was not imported or called)."""
 
 
-def _numpy_reconstruct_globals() -> dict[tuple[str, str], Any]:
-    """The numpy objects a pickled array may name, keyed by every module spelling numpy uses."""
+def numpy_array_globals() -> dict[tuple[str, str], Any]:
+    """The numpy objects a pickled array may name, keyed by ``(module, name)`` in every spelling numpy uses.
+
+    posekit's one numpy allow-list: :class:`RestrictedUnpickler` resolves these, and
+    :func:`posekit.io.checkpoint.load_checkpoint` hands them to ``torch.load(weights_only=True)``
+    when a checkpoint may hold numpy arrays (the ``random_state`` of official VideoPose3D
+    ``.bin`` files). numpy 1 files name ``numpy.core.multiarray``, numpy 2 ``numpy._core.multiarray``.
+    """
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy 1.x
@@ -78,7 +84,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         super().__init__(file, encoding=encoding)
         self.source = source
         if RestrictedUnpickler._allowed is None:
-            allowed = _numpy_reconstruct_globals()
+            allowed = numpy_array_globals()
             import builtins
 
             for name in _BUILTIN_CONTAINERS:

@@ -30,7 +30,7 @@ _MODEL_MODULES: tuple[str, ...] = (
     "posekit.models.pose2d.ief",
     "posekit.models.pose2d.integral",
     "posekit.models.pose2d.dscnn",
-    "posekit.models.lift3d.videopose3d",
+    "posekit.models.lift3d.zoo",
 )
 
 

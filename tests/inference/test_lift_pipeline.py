@@ -21,8 +21,8 @@ from posekit.inference.lift_pipeline import (
     load_poses3d_npz,
     save_poses3d_npz,
 )
-from posekit.inference.lifting import Lifter, lift_sequence
-from posekit.models.lift3d.videopose3d import TemporalModel
+from posekit.inference.lifting import lift_sequence
+from posekit.models.lift3d import Lifter, TemporalModel
 from posekit.skeletons import convert_keypoints
 from posekit.structures import PoseInstances, PoseSequence
 

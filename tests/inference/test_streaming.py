@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from posekit.inference.lift_pipeline import lift_tracks
-from posekit.inference.lifting import Lifter
 from posekit.inference.streaming import StreamingLifter, single_output_model
-from posekit.models.lift3d.videopose3d import TemporalModel
+from posekit.models.lift3d import Lifter, TemporalModel
 from posekit.structures import PoseInstances, PoseSequence
 
 IMAGE_SIZE = (640, 480)

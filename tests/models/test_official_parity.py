@@ -33,7 +33,7 @@ and random BatchNorm running statistics, eval mode):
   prefixes, unused ``skip_layer`` weights) -> ``get_model("hourglass_2stack_128x128", ...)``; every
   stack's heatmaps.
 * VideoPose3D ``.bin`` files (widths [3, 3] with a trajectory model; [3, 3, 3] causal), read by
-  :func:`posekit.inference.load_lifter`: :func:`~posekit.inference.lift_sequence` against the
+  :func:`posekit.models.lift3d.load_lifter`: :func:`~posekit.inference.lift_sequence` against the
   official evaluation (``UnchunkedGenerator`` edge padding, causal shift, flip averaging), the
   plain forward on windows, and the strided training model against ``TemporalModelOptimized1f``.
 
@@ -63,7 +63,8 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.inference import lift_sequence, load_lifter
+from posekit.inference import lift_sequence
+from posekit.models.lift3d import load_lifter
 from posekit.models.lift3d.videopose3d import TemporalModelOptimized1f
 from posekit.models.pose2d.base import Pose2DModel, normalize_images
 from posekit.models.registry import get_model

@@ -44,19 +44,31 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from posekit.models.registry import register_model
-
 __all__ = [
     "TemporalModel",
     "TemporalModelOptimized1f",
-    "videopose3d_27",
-    "videopose3d_81",
-    "videopose3d_243",
-    "videopose3d_243_causal",
+    "block_dilations",
+    "check_keypoints_2d",
+    "check_temporal_architecture",
 ]
 
 
-def _check_filter_widths(filter_widths: Sequence[int]) -> list[int]:
+def check_temporal_architecture(
+    num_joints_in: int, in_features: int, num_joints_out: int, filter_widths: Sequence[int], channels: int
+) -> list[int]:
+    """Check the sizes of a VideoPose3D network; return its filter widths as a list of ints.
+
+    The one place these checks are written: the models, the folded model's builder and the
+    architecture read from a checkpoint (:mod:`posekit.models.lift3d.loading`) all call it.
+
+    Raises:
+        ValueError: a non-positive size, no filter width, or an even or non-positive width.
+    """
+    if num_joints_in < 1 or num_joints_out < 1 or in_features < 1 or channels < 1:
+        raise ValueError(
+            "num_joints_in, num_joints_out, in_features and channels must be positive, got "
+            f"{num_joints_in}, {num_joints_out}, {in_features}, {channels}"
+        )
     widths = [int(width) for width in filter_widths]
     if len(widths) == 0:
         raise ValueError("filter_widths must name at least one convolution width, got an empty list")
@@ -64,6 +76,36 @@ def _check_filter_widths(filter_widths: Sequence[int]) -> list[int]:
         if width < 1 or width % 2 == 0:
             raise ValueError(f"filter_widths must be positive odd integers, got {widths}")
     return widths
+
+
+def block_dilations(filter_widths: Sequence[int]) -> list[int]:
+    """Dilation of each block's wide convolution: ``[1, W0, W0 * W1, ...]`` (block 0: the expand conv).
+
+    Block ``b`` consumes ``(W_b - 1) * dilation_b / 2`` frames on each side, so the receptive
+    field is ``W0 * W1 * ... * W_last``.
+    """
+    dilations = [1]
+    for width in filter_widths[:-1]:
+        dilations.append(dilations[-1] * int(width))
+    return dilations
+
+
+def check_keypoints_2d(keypoints_2d: torch.Tensor, num_joints_in: int, in_features: int, receptive_field: int) -> None:
+    """Check a model input ``(B, T, J_in, in_features)`` with ``T >= receptive_field``.
+
+    Raises:
+        ValueError: wrong rank, joint count, feature count, or fewer frames than the receptive
+            field.
+    """
+    if keypoints_2d.ndim != 4 or keypoints_2d.shape[-2:] != (num_joints_in, in_features):
+        raise ValueError(
+            f"keypoints_2d must have shape (B, T, {num_joints_in}, {in_features}), got {tuple(keypoints_2d.shape)}"
+        )
+    if keypoints_2d.shape[1] < receptive_field:
+        raise ValueError(
+            f"keypoints_2d has {keypoints_2d.shape[1]} frames, fewer than the receptive field of "
+            f"{receptive_field} frames; pad the sequence (see posekit.inference.lifting.lift_sequence)"
+        )
 
 
 class _TemporalModelBase(nn.Module):
@@ -89,23 +131,25 @@ class _TemporalModelBase(nn.Module):
         channels: int,
     ) -> None:
         super().__init__()
-        if num_joints_in < 1 or num_joints_out < 1 or in_features < 1 or channels < 1:
-            raise ValueError(
-                "num_joints_in, num_joints_out, in_features and channels must be positive, got "
-                f"{num_joints_in}, {num_joints_out}, {in_features}, {channels}"
-            )
+        self.filter_widths = check_temporal_architecture(
+            num_joints_in, in_features, num_joints_out, filter_widths, channels
+        )
         self.num_joints_in = num_joints_in
         self.in_features = in_features
         self.num_joints_out = num_joints_out
-        self.filter_widths = _check_filter_widths(filter_widths)
         self.causal = bool(causal)
         self.channels = channels
 
         self.drop = nn.Dropout(dropout)
         self.relu = nn.ReLU(inplace=True)
 
-        # pad[b]: frames consumed on each side by block b (block 0 is the expand conv).
-        self.pad = [self.filter_widths[0] // 2]
+        # dilation[b]: dilation of block b's wide conv in the dilated model (block 0: the expand conv);
+        # pad[b]: frames block b consumes on each side.
+        self.block_dilations = block_dilations(self.filter_widths)
+        self.pad = [
+            (width - 1) * dilation // 2
+            for width, dilation in zip(self.filter_widths, self.block_dilations, strict=True)
+        ]
         self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
         self.shrink = nn.Conv1d(channels, num_joints_out * 3, 1)
 
@@ -146,16 +190,7 @@ class _TemporalModelBase(nn.Module):
             ValueError: wrong rank, joint count, feature count, or fewer frames than the
                 receptive field.
         """
-        if keypoints_2d.ndim != 4 or keypoints_2d.shape[-2:] != (self.num_joints_in, self.in_features):
-            raise ValueError(
-                f"keypoints_2d must have shape (B, T, {self.num_joints_in}, {self.in_features}), "
-                f"got {tuple(keypoints_2d.shape)}"
-            )
-        if keypoints_2d.shape[1] < self.receptive_field():
-            raise ValueError(
-                f"keypoints_2d has {keypoints_2d.shape[1]} frames, fewer than the receptive field of "
-                f"{self.receptive_field()} frames; pad the sequence (see posekit.inference.lifting.lift_sequence)"
-            )
+        check_keypoints_2d(keypoints_2d, self.num_joints_in, self.in_features, self.receptive_field())
         batch_size, num_frames = keypoints_2d.shape[:2]
         # (B, T, J, F) -> (B, J*F, T)
         x = keypoints_2d.reshape(batch_size, num_frames, -1).permute(0, 2, 1)
@@ -220,26 +255,24 @@ class TemporalModel(_TemporalModelBase):
         widths = self.filter_widths
         self.expand_conv = nn.Conv1d(num_joints_in * in_features, channels, widths[0], bias=False)
 
-        self.causal_shift = [widths[0] // 2 if causal else 0]
+        self.causal_shift = [
+            width // 2 * dilation if causal else 0 for width, dilation in zip(widths, self.block_dilations, strict=True)
+        ]
         layers_conv: list[nn.Module] = []
         layers_bn: list[nn.Module] = []
-        next_dilation = widths[0]
-        for width in widths[1:]:
-            self.pad.append((width - 1) * next_dilation // 2)
-            self.causal_shift.append(width // 2 * next_dilation if causal else 0)
+        for width, dilation, pad in zip(widths[1:], self.block_dilations[1:], self.pad[1:], strict=True):
             layers_conv.append(
                 nn.Conv1d(
                     channels,
                     channels,
-                    2 * self.pad[-1] + 1 if dense else width,
-                    dilation=1 if dense else next_dilation,
+                    2 * pad + 1 if dense else width,
+                    dilation=1 if dense else dilation,
                     bias=False,
                 )
             )
             layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
             layers_conv.append(nn.Conv1d(channels, channels, 1, dilation=1, bias=False))
             layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-            next_dilation *= width
         self.layers_conv = nn.ModuleList(layers_conv)
         self.layers_bn = nn.ModuleList(layers_bn)
 
@@ -277,19 +310,15 @@ class TemporalModelOptimized1f(_TemporalModelBase):
         widths = self.filter_widths
         self.expand_conv = nn.Conv1d(num_joints_in * in_features, channels, widths[0], stride=widths[0], bias=False)
 
-        self.causal_shift = [widths[0] // 2 if causal else 0]
+        # In strided space one step is one frame of the previous block: no dilation factor.
+        self.causal_shift = [width // 2 if causal else 0 for width in widths]
         layers_conv: list[nn.Module] = []
         layers_bn: list[nn.Module] = []
-        next_dilation = widths[0]
         for width in widths[1:]:
-            self.pad.append((width - 1) * next_dilation // 2)
-            # In strided space one step is one frame of the previous block: no dilation factor.
-            self.causal_shift.append(width // 2 if causal else 0)
             layers_conv.append(nn.Conv1d(channels, channels, width, stride=width, bias=False))
             layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
             layers_conv.append(nn.Conv1d(channels, channels, 1, dilation=1, bias=False))
             layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-            next_dilation *= width
         self.layers_conv = nn.ModuleList(layers_conv)
         self.layers_bn = nn.ModuleList(layers_bn)
 
@@ -297,82 +326,3 @@ class TemporalModelOptimized1f(_TemporalModelBase):
         """Frame each strided window of block ``block_index`` keeps: its centre (causal: its last)."""
         width = self.filter_widths[block_index]
         return x[:, :, self.causal_shift[block_index] + width // 2 :: width]
-
-
-# ---------------------------------------------------------------------------------------------
-# Model zoo: the paper's Human3.6M architectures (17 joints in and out, 1024 channels).
-
-
-def _build(
-    filter_widths: Sequence[int],
-    num_joints_in: int,
-    num_joints_out: int,
-    in_features: int,
-    channels: int,
-    dropout: float,
-    causal: bool,
-) -> TemporalModel:
-    return TemporalModel(
-        num_joints_in,
-        in_features,
-        num_joints_out,
-        filter_widths,
-        causal=causal,
-        dropout=dropout,
-        channels=channels,
-    )
-
-
-@register_model("videopose3d_27")
-def videopose3d_27(
-    *,
-    num_joints_in: int = 17,
-    num_joints_out: int = 17,
-    in_features: int = 2,
-    channels: int = 1024,
-    dropout: float = 0.25,
-    causal: bool = False,
-) -> TemporalModel:
-    """VideoPose3D with a 27-frame receptive field (filter widths 3, 3, 3)."""
-    return _build([3, 3, 3], num_joints_in, num_joints_out, in_features, channels, dropout, causal)
-
-
-@register_model("videopose3d_81")
-def videopose3d_81(
-    *,
-    num_joints_in: int = 17,
-    num_joints_out: int = 17,
-    in_features: int = 2,
-    channels: int = 1024,
-    dropout: float = 0.25,
-    causal: bool = False,
-) -> TemporalModel:
-    """VideoPose3D with an 81-frame receptive field (filter widths 3, 3, 3, 3)."""
-    return _build([3, 3, 3, 3], num_joints_in, num_joints_out, in_features, channels, dropout, causal)
-
-
-@register_model("videopose3d_243")
-def videopose3d_243(
-    *,
-    num_joints_in: int = 17,
-    num_joints_out: int = 17,
-    in_features: int = 2,
-    channels: int = 1024,
-    dropout: float = 0.25,
-    causal: bool = False,
-) -> TemporalModel:
-    """VideoPose3D with a 243-frame receptive field (filter widths 3, 3, 3, 3, 3), the paper's best."""
-    return _build([3, 3, 3, 3, 3], num_joints_in, num_joints_out, in_features, channels, dropout, causal)
-
-
-@register_model("videopose3d_243_causal")
-def videopose3d_243_causal(
-    *,
-    num_joints_in: int = 17,
-    num_joints_out: int = 17,
-    in_features: int = 2,
-    channels: int = 1024,
-    dropout: float = 0.25,
-) -> TemporalModel:
-    """Causal VideoPose3D, 243 frames: the prediction for frame ``t`` uses frames ``<= t``."""
-    return _build([3, 3, 3, 3, 3], num_joints_in, num_joints_out, in_features, channels, dropout, True)

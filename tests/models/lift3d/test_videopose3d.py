@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from posekit.models.lift3d.videopose3d import TemporalModel, TemporalModelOptimized1f
-from posekit.models.registry import get_model, list_models
 
 
 def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> None:
@@ -75,21 +74,6 @@ def test_trajectory_model_has_one_output_joint() -> None:
     model = TemporalModel(17, 2, 1, [3, 3], channels=8).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 20, 17, 2)).shape == (1, 12, 1, 3)
-
-
-def test_registry_variants() -> None:
-    import posekit.models.lift3d.videopose3d as videopose3d
-
-    expected = {"videopose3d_27": 27, "videopose3d_81": 81, "videopose3d_243": 243, "videopose3d_243_causal": 243}
-    # Importing the module registers the variants (the registry imports it lazily too).
-    for name, receptive_field in expected.items():
-        assert name in list_models()
-        model = get_model(name, channels=8)
-        assert isinstance(model, TemporalModel)
-        assert model.receptive_field() == receptive_field
-        assert model.num_joints_in == 17 and model.num_joints_out == 17
-        assert model.causal == name.endswith("causal")
-    assert videopose3d.videopose3d_243().channels == 1024
 
 
 def test_causal_output_ignores_future_frames() -> None:
