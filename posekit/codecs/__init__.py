@@ -19,18 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from posekit.codecs.flip import flip_coordinates, flip_heatmaps
+from posekit.codecs.gaussian import generate_gaussian_heatmaps
+from posekit.codecs.heatmap_decoding import get_heatmap_maximum
 from posekit.codecs.integral_regression import IntegralRegression
 from posekit.codecs.msra_heatmap import MSRAHeatmap
 from posekit.codecs.regression_label import RegressionLabel, denormalize_from_boxes, normalize_to_boxes
 from posekit.codecs.targets import HeatmapTarget, IntegralTarget, RegressionTarget
 from posekit.codecs.udp_heatmap import UDPHeatmap
-from posekit.codecs.utils import (
-    flip_heatmaps,
-    flip_heatmaps_torch,
-    generate_gaussian_heatmaps,
-    get_heatmap_maximum,
-    get_heatmap_maximum_torch,
-)
 
 Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
 
@@ -73,10 +69,9 @@ __all__ = [
     "UDPHeatmap",
     "build_codec",
     "denormalize_from_boxes",
+    "flip_coordinates",
     "flip_heatmaps",
-    "flip_heatmaps_torch",
     "generate_gaussian_heatmaps",
     "get_heatmap_maximum",
-    "get_heatmap_maximum_torch",
     "normalize_to_boxes",
 ]

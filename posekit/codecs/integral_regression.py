@@ -22,10 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posekit.codecs.checks import check_heatmaps, check_size
 from posekit.codecs.msra_heatmap import MSRAHeatmap
 from posekit.codecs.regression_label import RegressionLabel
 from posekit.codecs.targets import IntegralTarget
-from posekit.codecs.utils import check_heatmaps, check_size
 
 
 class IntegralRegression:
@@ -93,9 +93,7 @@ class IntegralRegression:
     # torch (differentiable)
     # ------------------------------------------------------------------------------------------
 
-    def decode_torch(
-        self, heatmaps: torch.Tensor, *, normalized: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode_torch(self, heatmaps: torch.Tensor, *, normalized: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Differentiable soft-argmax of raw heatmaps.
 
         Args:

@@ -16,22 +16,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from posekit.codecs.targets import HeatmapTarget
-from posekit.codecs.utils import (
-    check_heatmaps,
-    check_keypoints,
-    check_size,
-    check_visible,
+from posekit.codecs.checks import check_heatmaps, check_keypoints, check_size, check_visible
+from posekit.codecs.gaussian import generate_gaussian_heatmaps, merge_instance_heatmaps
+from posekit.codecs.heatmap_decoding import (
     gaussian_kernel_1d,
-    generate_gaussian_heatmaps,
     get_heatmap_maximum,
-    get_heatmap_maximum_torch,
-    merge_instance_heatmaps,
     refine_keypoints_dark,
-    refine_keypoints_dark_torch,
     refine_keypoints_quarter_offset,
-    refine_keypoints_quarter_offset_torch,
 )
+from posekit.codecs.targets import HeatmapTarget
 
 
 class MSRAHeatmap:
@@ -146,11 +139,10 @@ class MSRAHeatmap:
         maps = maps.detach()
         if not maps.is_floating_point():
             maps = maps.float()
-        locations, scores = get_heatmap_maximum_torch(maps)
+        locations, scores = get_heatmap_maximum(maps)
         if self.unbiased:
-            locations = refine_keypoints_dark_torch(locations, maps, self.blur_kernel_size)
+            locations = refine_keypoints_dark(locations, maps, self.blur_kernel_size)
         else:
-            locations = refine_keypoints_quarter_offset_torch(locations, maps)
+            locations = refine_keypoints_quarter_offset(locations, maps)
         stride = torch.as_tensor(self.stride, dtype=locations.dtype, device=locations.device)
         return locations * stride, scores
-

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from posekit.codecs.checks import check_keypoints, check_size, check_visible
 from posekit.codecs.targets import RegressionTarget
-from posekit.codecs.utils import check_keypoints, check_size, check_visible
 
 __all__ = ["RegressionLabel", "denormalize_from_boxes", "normalize_to_boxes"]
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap, flip_heatmaps_torch
+from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap, flip_coordinates, flip_heatmaps
 from posekit.data.transforms import normalize_image
 from posekit.geometry import (
     box_from_keypoints,
@@ -68,7 +68,6 @@ __all__ = [
     "default_codec",
     "default_skeleton_name",
     "detection_person_boxes",
-    "flip_coordinates",
     "load_pose2d_model",
     "read_model_metadata",
     "rescore_instances",
@@ -127,32 +126,6 @@ def detection_person_boxes(detections: PersonDetections, aspect_ratio: float | N
     centre = rois.center.astype(np.float64)
     from_points = np.concatenate([centre - half, centre + half], axis=1)  # (N, 4)
     return np.where(has_points[:, None], from_points, boxes)
-
-
-def flip_coordinates(coordinates: torch.Tensor, flip_indices: Sequence[int], input_width: int) -> torch.Tensor:
-    """Normalised coordinates predicted on a mirrored crop, mapped to the original crop.
-
-    Mirrored input pixel ``x_f = w - 1 - x`` (pixel centres at integers), so
-    ``x / w = (w - 1) / w - x_f / w``; left and right joints swap (``flip_indices``).
-
-    Args:
-        coordinates: ``(B, K, 2)`` normalised ``(x / w, y / h)`` on the mirrored crop.
-        flip_indices: permutation of ``range(K)`` (``Skeleton.flip_indices``).
-        input_width: ``w`` in pixels.
-
-    Returns:
-        ``(B, K, 2)`` normalised coordinates on the original crop.
-    """
-    if coordinates.dim() != 3 or coordinates.shape[-1] != 2:
-        raise ValueError(f"coordinates must have shape (B, K, 2), got {tuple(coordinates.shape)}")
-    if sorted(flip_indices) != list(range(coordinates.shape[1])):
-        raise ValueError(
-            f"flip_indices must be a permutation of range({coordinates.shape[1]}), got {list(flip_indices)}"
-        )
-    index = torch.as_tensor(list(flip_indices), dtype=torch.long, device=coordinates.device)
-    flipped = coordinates.index_select(1, index).clone()
-    flipped[..., 0] = (input_width - 1) / input_width - flipped[..., 0]
-    return flipped
 
 
 def rescore_instances(
@@ -370,7 +343,7 @@ class ModelPoseEstimator:
         if heatmaps is not None and self.flip_test:
             # (2B, K, H, W): first half original, second half mirrored -> averaged (B, K, H, W)
             heatmaps = 0.5 * (
-                heatmaps[:count] + flip_heatmaps_torch(heatmaps[count:], self.flip_indices, self.shift_heatmap)
+                heatmaps[:count] + flip_heatmaps(heatmaps[count:], self.flip_indices, self.shift_heatmap)
             )
         if coordinates is not None and self.flip_test:
             width = self.model.input_size[0]

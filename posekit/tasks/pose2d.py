@@ -62,7 +62,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, UDPHeatmap, flip_heatmaps_torch
+from posekit.codecs import IntegralRegression, MSRAHeatmap, UDPHeatmap, flip_coordinates, flip_heatmaps
 from posekit.data.keypoints2d import PersonRecords, TopDownDataset, load_coco_keypoints, load_mpii
 from posekit.data.transforms import TopDownTransform, collate
 from posekit.engine import TrainConfig, Trainer
@@ -700,17 +700,6 @@ def _headline_metric(metric: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _flip_coordinates(coordinates: torch.Tensor, flip_indices: Sequence[int], input_width: int) -> torch.Tensor:
-    """Normalised coordinates predicted on a mirrored crop -> the original crop: ``(B, K, 2)``.
-
-    Mirrored input pixel ``x_f = w - 1 - x``, so ``x / w = (w - 1) / w - x_f / w``; joints swap sides.
-    """
-    index = torch.as_tensor(list(flip_indices), device=coordinates.device)
-    flipped = coordinates.index_select(1, index).clone()
-    flipped[..., 0] = (input_width - 1) / input_width - flipped[..., 0]
-    return flipped
-
-
 @torch.no_grad()
 def predict_records(
     model: Pose2DModel,
@@ -755,7 +744,7 @@ def predict_records(
                 heatmaps = model(images)  # (B, K, H, W)
                 if flip_test:
                     mirrored = model(images.flip(-1))
-                    heatmaps = 0.5 * (heatmaps + flip_heatmaps_torch(mirrored, skeleton_flip, shift_heatmap))
+                    heatmaps = 0.5 * (heatmaps + flip_heatmaps(mirrored, skeleton_flip, shift_heatmap))
                 crop_points, scores = _decode_heatmaps(codec, heatmaps)
             else:
                 outputs = model.forward_outputs(images)
@@ -765,7 +754,7 @@ def predict_records(
                     mirrored_outputs = model.forward_outputs(images.flip(-1))
                     assert mirrored_outputs.coordinates is not None
                     coordinates = 0.5 * (
-                        coordinates + _flip_coordinates(mirrored_outputs.coordinates, skeleton_flip, width)
+                        coordinates + flip_coordinates(mirrored_outputs.coordinates, skeleton_flip, width)
                     )
                 size = torch.tensor(model.input_size, dtype=coordinates.dtype, device=coordinates.device)
                 crop_points = (coordinates * size).cpu().numpy()

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from posekit.codecs import MSRAHeatmap
+from posekit.codecs import MSRAHeatmap, flip_coordinates
 from posekit.config import load_config
 from posekit.data.keypoints2d import PersonRecords, load_coco_keypoints
 from posekit.io.images import write_image
@@ -28,7 +28,6 @@ from posekit.tasks.pose2d import (
     ModelConfig,
     Pose2DConfig,
     Pose2DTrainingView,
-    _flip_coordinates,
     _Losses,
     build_codec_for_model,
     build_model,
@@ -124,7 +123,7 @@ def test_flip_test_of_coordinates(tmp_path: Path) -> None:
     np.testing.assert_array_equal(scores, 1.0)
     coordinates = torch.rand(2, 17, 2)
     flip = get_skeleton("coco").flip_indices
-    twice = _flip_coordinates(_flip_coordinates(coordinates, flip, 48), flip, 48)
+    twice = flip_coordinates(flip_coordinates(coordinates, flip, 48), flip, 48)
     torch.testing.assert_close(twice, coordinates)
 
 
