@@ -17,6 +17,8 @@ is the form that 1D ("marginal") heads output directly (:meth:`IntegralRegressio
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import cv2
 import numpy as np
 import torch
@@ -39,6 +41,8 @@ class IntegralRegression:
         score_window: side of the square window (odd, heatmap pixels) whose probability mass around
             the mode is the keypoint score.
     """
+
+    name: ClassVar[str] = "integral"
 
     def __init__(
         self,

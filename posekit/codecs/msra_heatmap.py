@@ -13,6 +13,8 @@ up to quantisation.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -46,6 +48,8 @@ class MSRAHeatmap:
         blur_kernel_size: DARK modulation kernel; OpenCV's rule ``sigma = 0.3((ks - 1) / 2 - 1) + 0.8``
             gives 2.0 for 11 (pairs with ``sigma=2``) and 3.2 for 17 (``sigma=3``).
     """
+
+    name: ClassVar[str] = "msra"
 
     def __init__(
         self,

@@ -12,6 +12,8 @@ is :func:`normalize_to_boxes` / :func:`denormalize_from_boxes`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -27,6 +29,9 @@ class RegressionLabel:
     Args:
         input_size: network input ``(w, h)`` in pixels.
     """
+
+    name: ClassVar[str] = "regression"
+    heatmap_size: ClassVar[None] = None  # coordinates only: no heatmaps
 
     def __init__(self, input_size: tuple[int, int]) -> None:
         self.input_size = check_size("input_size", input_size)

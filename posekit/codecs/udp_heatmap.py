@@ -16,6 +16,8 @@ with one stride both ways.)
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
@@ -56,6 +58,8 @@ class UDPHeatmap:
         radius_factor: disc radius as a fraction of ``max(W, H)`` (``"combined"``).
         blur_kernel_size: modulation kernel size (11 pairs with ``sigma=2``).
     """
+
+    name: ClassVar[str] = "udp"
 
     def __init__(
         self,

@@ -62,19 +62,20 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, UDPHeatmap, flip_coordinates, flip_heatmaps
+from posekit.codecs import Codec, IntegralRegression, MSRAHeatmap, UDPHeatmap, flip_coordinates, flip_heatmaps
 from posekit.data.keypoints2d import PersonRecords, TopDownDataset, load_coco_keypoints, load_mpii
 from posekit.data.transforms import TopDownTransform, collate
 from posekit.engine import TrainConfig, Trainer
 from posekit.engine.trainer import resolve_device
 from posekit.geometry import affine_transform_points, invert_affine
-from posekit.inference.topdown_model import Codec, default_codec, rescore_instances
+from posekit.inference.topdown_model import rescore_instances
 from posekit.io.atomic import atomic_write_json
 from posekit.losses.coordinate import KeypointL1Loss, KeypointMSELoss
 from posekit.losses.heatmap import JointsMSELoss, JointsOHKMMSELoss, MultiStageLoss
 from posekit.metrics import coco_keypoint_eval, oks_nms, pck_box, pckh
 from posekit.metrics.pck import epe
 from posekit.models.pose2d.base import Pose2DModel
+from posekit.models.pose2d.loading import build_model_codec
 from posekit.models.registry import get_model
 from posekit.skeletons import Skeleton, get_skeleton
 from posekit.tasks import register_task
@@ -97,8 +98,6 @@ __all__ = [
     "train",
     "training_losses",
 ]
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +324,7 @@ def build_model(config: Pose2DConfig) -> Pose2DModel:
 
 def build_codec_for_model(model: Pose2DModel, data: DataConfig) -> Codec:
     """The codec ``data.codec`` names (``"auto"``: by the model's output kind), sized by the model."""
-    return default_codec(model, data.codec, sigma=data.sigma, unbiased=data.unbiased)
+    return build_model_codec(model, data.codec, sigma=data.sigma, unbiased=data.unbiased)
 
 
 def _load_records(config: Pose2DConfig, split: Literal["train", "val"], input_size: tuple[int, int]) -> PersonRecords:
@@ -477,11 +476,14 @@ class Pose2DTrainingView(nn.Module):
         if labels.shape != estimates.shape:
             raise ValueError(f"labels must have shape {tuple(estimates.shape)} (B, K, 2), got {tuple(labels.shape)}")
         crop_size = getattr(model, "crop_size", model.input_size)
-        std = torch.tensor(
-            [crop_size[0] / model.input_size[0], crop_size[1] / model.input_size[1]],
-            dtype=estimates.dtype,
-            device=estimates.device,
-        ) * self.cascade.simulated_std  # (2,) normalised units
+        std = (
+            torch.tensor(
+                [crop_size[0] / model.input_size[0], crop_size[1] / model.input_size[1]],
+                dtype=estimates.dtype,
+                device=estimates.device,
+            )
+            * self.cascade.simulated_std
+        )  # (2,) normalised units
         simulated = labels.to(estimates.dtype) + torch.randn_like(estimates) * std
         chosen = torch.rand(estimates.shape[:2], device=estimates.device) < self.cascade.simulated_fraction  # (B, K)
         return torch.where(chosen[..., None], simulated, estimates)
