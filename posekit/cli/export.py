@@ -98,17 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _export_pose2d(args: argparse.Namespace) -> Any:
-    from posekit.inference.topdown_model import default_codec, load_pose2d_model
     from posekit.io.onnx_export import export_pose2d_onnx
+    from posekit.models.pose2d.loading import build_model_codec, load_pose2d_model
     from posekit.skeletons import get_skeleton
 
     if args.frames is not None:
         raise ValueError("--frames applies to VideoPose3D lifters only")
     model, metadata, skeleton = load_pose2d_model(args.model, args.weights, args.skeleton)
-    codec = default_codec(model, metadata.codec, sigma=metadata.sigma, unbiased=metadata.unbiased)
-    codec_name = {"MSRAHeatmap": "msra", "UDPHeatmap": "udp", "IntegralRegression": "integral"}.get(
-        type(codec).__name__, "regression"
-    )
+    codec_name = build_model_codec(model, metadata.codec, sigma=metadata.sigma, unbiased=metadata.unbiased).name
     extra = {
         "model": args.model,
         "skeleton": skeleton,

@@ -12,58 +12,34 @@ codec                      target                                               
 :class:`RegressionLabel`   normalised labels (DeepPose, IEF)                      rescale
 =========================  =====================================================  =========================
 
-:func:`build_codec` turns a name and keyword arguments into a codec.
+:class:`Codec` is the protocol they share (``encode``, ``decode``, ``decode_torch``, ``name``,
+``input_size``, ``heatmap_size``); :func:`build_codec` (:mod:`posekit.codecs.factory`) is the one
+factory, from a name (or ``"auto"`` and a model's output kind) and constructor arguments.
+
+Modules: one per codec, :mod:`~posekit.codecs.base` (the protocol), :mod:`~posekit.codecs.factory`,
+:mod:`~posekit.codecs.targets` (what ``encode`` returns), :mod:`~posekit.codecs.checks`,
+:mod:`~posekit.codecs.gaussian` (heatmap generation), :mod:`~posekit.codecs.heatmap_decoding`
+(maxima, refinement, DARK, blur) and :mod:`~posekit.codecs.flip` (test-time flip).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from posekit.codecs.base import Codec, CodecTarget
+from posekit.codecs.factory import CODEC_BY_OUTPUT_KIND, CODECS, build_codec, resolve_codec_name
+from posekit.codecs.flip import flip_coordinates, flip_heatmaps
+from posekit.codecs.gaussian import generate_gaussian_heatmaps
+from posekit.codecs.heatmap_decoding import get_heatmap_maximum
 from posekit.codecs.integral_regression import IntegralRegression
 from posekit.codecs.msra_heatmap import MSRAHeatmap
 from posekit.codecs.regression_label import RegressionLabel, denormalize_from_boxes, normalize_to_boxes
 from posekit.codecs.targets import HeatmapTarget, IntegralTarget, RegressionTarget
 from posekit.codecs.udp_heatmap import UDPHeatmap
-from posekit.codecs.utils import (
-    flip_heatmaps,
-    flip_heatmaps_torch,
-    generate_gaussian_heatmaps,
-    get_heatmap_maximum,
-    get_heatmap_maximum_torch,
-)
-
-Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
-
-CODECS: dict[str, type[MSRAHeatmap] | type[UDPHeatmap] | type[IntegralRegression] | type[RegressionLabel]] = {
-    "msra": MSRAHeatmap,
-    "udp": UDPHeatmap,
-    "integral": IntegralRegression,
-    "regression": RegressionLabel,
-}
-
-
-def build_codec(name: str, **kwargs: Any) -> Codec:
-    """Build a codec by name: ``"msra"``, ``"udp"``, ``"integral"`` or ``"regression"``.
-
-    Args:
-        name: codec name (case-insensitive).
-        **kwargs: the codec's constructor arguments (``input_size``, ``heatmap_size``, ...).
-
-    Raises:
-        ValueError: for an unknown name or arguments the codec does not take.
-    """
-    codec_class = CODECS.get(name.lower())
-    if codec_class is None:
-        raise ValueError(f"unknown codec {name!r}; expected one of {sorted(CODECS)}")
-    try:
-        return codec_class(**kwargs)
-    except TypeError as error:
-        raise ValueError(f"bad arguments for codec {name!r}: {error}") from None
-
 
 __all__ = [
     "CODECS",
+    "CODEC_BY_OUTPUT_KIND",
     "Codec",
+    "CodecTarget",
     "HeatmapTarget",
     "IntegralRegression",
     "IntegralTarget",
@@ -73,10 +49,10 @@ __all__ = [
     "UDPHeatmap",
     "build_codec",
     "denormalize_from_boxes",
+    "flip_coordinates",
     "flip_heatmaps",
-    "flip_heatmaps_torch",
     "generate_gaussian_heatmaps",
     "get_heatmap_maximum",
-    "get_heatmap_maximum_torch",
     "normalize_to_boxes",
+    "resolve_codec_name",
 ]

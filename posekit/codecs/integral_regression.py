@@ -17,15 +17,17 @@ is the form that 1D ("marginal") heads output directly (:meth:`IntegralRegressio
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posekit.codecs.checks import check_heatmaps, check_size
 from posekit.codecs.msra_heatmap import MSRAHeatmap
 from posekit.codecs.regression_label import RegressionLabel
 from posekit.codecs.targets import IntegralTarget
-from posekit.codecs.utils import check_heatmaps, check_size
 
 
 class IntegralRegression:
@@ -39,6 +41,8 @@ class IntegralRegression:
         score_window: side of the square window (odd, heatmap pixels) whose probability mass around
             the mode is the keypoint score.
     """
+
+    name: ClassVar[str] = "integral"
 
     def __init__(
         self,
@@ -93,9 +97,7 @@ class IntegralRegression:
     # torch (differentiable)
     # ------------------------------------------------------------------------------------------
 
-    def decode_torch(
-        self, heatmaps: torch.Tensor, *, normalized: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode_torch(self, heatmaps: torch.Tensor, *, normalized: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Differentiable soft-argmax of raw heatmaps.
 
         Args:

@@ -13,25 +13,20 @@ up to quantisation.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
-from posekit.codecs.targets import HeatmapTarget
-from posekit.codecs.utils import (
-    check_heatmaps,
-    check_keypoints,
-    check_size,
-    check_visible,
+from posekit.codecs.checks import check_heatmaps, check_keypoints, check_size, check_visible
+from posekit.codecs.gaussian import generate_gaussian_heatmaps, merge_instance_heatmaps
+from posekit.codecs.heatmap_decoding import (
     gaussian_kernel_1d,
-    generate_gaussian_heatmaps,
     get_heatmap_maximum,
-    get_heatmap_maximum_torch,
-    merge_instance_heatmaps,
     refine_keypoints_dark,
-    refine_keypoints_dark_torch,
     refine_keypoints_quarter_offset,
-    refine_keypoints_quarter_offset_torch,
 )
+from posekit.codecs.targets import HeatmapTarget
 
 
 class MSRAHeatmap:
@@ -53,6 +48,8 @@ class MSRAHeatmap:
         blur_kernel_size: DARK modulation kernel; OpenCV's rule ``sigma = 0.3((ks - 1) / 2 - 1) + 0.8``
             gives 2.0 for 11 (pairs with ``sigma=2``) and 3.2 for 17 (``sigma=3``).
     """
+
+    name: ClassVar[str] = "msra"
 
     def __init__(
         self,
@@ -146,11 +143,10 @@ class MSRAHeatmap:
         maps = maps.detach()
         if not maps.is_floating_point():
             maps = maps.float()
-        locations, scores = get_heatmap_maximum_torch(maps)
+        locations, scores = get_heatmap_maximum(maps)
         if self.unbiased:
-            locations = refine_keypoints_dark_torch(locations, maps, self.blur_kernel_size)
+            locations = refine_keypoints_dark(locations, maps, self.blur_kernel_size)
         else:
-            locations = refine_keypoints_quarter_offset_torch(locations, maps)
+            locations = refine_keypoints_quarter_offset(locations, maps)
         stride = torch.as_tensor(self.stride, dtype=locations.dtype, device=locations.device)
         return locations * stride, scores
-

@@ -12,11 +12,13 @@ is :func:`normalize_to_boxes` / :func:`denormalize_from_boxes`.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
+from posekit.codecs.checks import check_keypoints, check_size, check_visible
 from posekit.codecs.targets import RegressionTarget
-from posekit.codecs.utils import check_keypoints, check_size, check_visible
 
 __all__ = ["RegressionLabel", "denormalize_from_boxes", "normalize_to_boxes"]
 
@@ -27,6 +29,9 @@ class RegressionLabel:
     Args:
         input_size: network input ``(w, h)`` in pixels.
     """
+
+    name: ClassVar[str] = "regression"
+    heatmap_size: ClassVar[None] = None  # coordinates only: no heatmaps
 
     def __init__(self, input_size: tuple[int, int]) -> None:
         self.input_size = check_size("input_size", input_size)

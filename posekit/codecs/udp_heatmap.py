@@ -16,25 +16,21 @@ with one stride both ways.)
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 
-from posekit.codecs.targets import HeatmapTarget
-from posekit.codecs.utils import (
+from posekit.codecs.checks import check_heatmaps, check_keypoints, check_size, check_visible
+from posekit.codecs.gaussian import generate_gaussian_heatmaps, merge_instance_heatmaps
+from posekit.codecs.heatmap_decoding import (
     blur_heatmaps,
-    check_heatmaps,
-    check_keypoints,
-    check_size,
-    check_visible,
     gather_heatmap_values,
     gaussian_kernel_1d,
-    generate_gaussian_heatmaps,
     get_heatmap_maximum,
-    get_heatmap_maximum_torch,
-    merge_instance_heatmaps,
     refine_keypoints_dark_udp,
-    refine_keypoints_dark_udp_torch,
 )
+from posekit.codecs.targets import HeatmapTarget
 
 HEATMAP_TYPES = ("gaussian", "combined")
 
@@ -62,6 +58,8 @@ class UDPHeatmap:
         radius_factor: disc radius as a fraction of ``max(W, H)`` (``"combined"``).
         blur_kernel_size: modulation kernel size (11 pairs with ``sigma=2``).
     """
+
+    name: ClassVar[str] = "udp"
 
     def __init__(
         self,
@@ -209,8 +207,8 @@ class UDPHeatmap:
         maps = maps.detach()
         if not maps.is_floating_point():
             maps = maps.float()
-        locations, scores = get_heatmap_maximum_torch(maps)
-        locations = refine_keypoints_dark_udp_torch(locations, maps, self.blur_kernel_size)
+        locations, scores = get_heatmap_maximum(maps)
+        locations = refine_keypoints_dark_udp(locations, maps, self.blur_kernel_size)
         stride = torch.as_tensor(self.stride, dtype=locations.dtype, device=locations.device)
         return locations * stride, scores
 

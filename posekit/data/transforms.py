@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 import torch
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap
+from posekit.codecs import Codec
 from posekit.codecs.targets import HeatmapTarget, IntegralTarget, RegressionTarget
 from posekit.geometry import affine_transform_points, fix_aspect_ratio, get_udp_warp_matrix, get_warp_matrix
 
@@ -61,8 +61,6 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 # HRNet enlarges the half-body box 1.5 times.
 HALF_BODY_PADDING = 1.5
-
-Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
 
 
 def flip_pose(

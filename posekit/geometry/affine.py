@@ -21,8 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from posekit.geometry import _array as xp
-from posekit.geometry._array import ArrayT
+from posekit.geometry import array_api as xp
+from posekit.geometry.array_api import ArrayT
 
 __all__ = [
     "affine_transform_points",

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.geometry import _array as xp
-from posekit.geometry._array import ArrayT
+from posekit.geometry import array_api as xp
+from posekit.geometry.array_api import ArrayT
 
 __all__ = [
     "box_area",

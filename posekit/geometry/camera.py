@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from posekit.geometry import _array as xp
-from posekit.geometry._array import ArrayT
+from posekit.geometry import array_api as xp
+from posekit.geometry.array_api import ArrayT
 from posekit.geometry.rotations import quaternion_inverse, quaternion_to_matrix
 
 __all__ = [

@@ -16,8 +16,8 @@ SVD while singular values are distinct).
 
 from __future__ import annotations
 
-from posekit.geometry import _array as xp
-from posekit.geometry._array import ArrayT
+from posekit.geometry import array_api as xp
+from posekit.geometry.array_api import ArrayT
 
 __all__ = ["procrustes_align", "procrustes_params"]
 

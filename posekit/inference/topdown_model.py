@@ -21,8 +21,9 @@ box-propagating :class:`~posekit.inference.topdown.TrackingPoseEstimator`) for e
    (:func:`~posekit.geometry.keypoints_crop_to_image`), and each person is rescored as HRNet does:
    ``box score x mean of the keypoint scores above 0.2``.
 
-:func:`build_model_estimator` builds one from a registered model name and a weights file,
-reading the skeleton and codec from a posekit checkpoint's saved config when it has one.
+:func:`build_model_estimator` builds one from a registered model name and a weights file
+(:func:`~posekit.models.pose2d.loading.load_pose2d_model`), reading the skeleton and codec from a
+posekit checkpoint's saved config when it has one.
 
 Legend: ``N`` people, ``K`` keypoints, crop/input size ``(w, h)``, heatmap size ``(W, H)``.
 Keypoints are in image pixels with the top-left pixel centre at ``(0, 0)``; images are
@@ -32,14 +33,20 @@ Keypoints are in image pixels with the top-left pixel centre at ``(0, 0)``; imag
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap, flip_heatmaps_torch
+from posekit.codecs import (
+    Codec,
+    IntegralRegression,
+    MSRAHeatmap,
+    RegressionLabel,
+    UDPHeatmap,
+    flip_coordinates,
+    flip_heatmaps,
+)
 from posekit.data.transforms import normalize_image
 from posekit.geometry import (
     box_from_keypoints,
@@ -52,36 +59,24 @@ from posekit.geometry import (
 from posekit.inference.blazepose.landmarks import ROI_SCALE, detections_to_rois
 from posekit.inference.detections import PersonDetections
 from posekit.inference.image import to_rgb_uint8
-from posekit.io.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, load_model_weights
 from posekit.models.pose2d.base import Pose2DModel
-from posekit.models.registry import get_model
+from posekit.models.pose2d.loading import build_model_codec, load_pose2d_model
 from posekit.skeletons import Skeleton, get_skeleton
 from posekit.structures import PoseInstances
 
 __all__ = [
     "BOX_PADDING",
     "KEYPOINT_SCORE_THRESHOLD",
-    "Codec",
-    "ModelMetadata",
     "ModelPoseEstimator",
     "build_model_estimator",
-    "default_codec",
-    "default_skeleton_name",
     "detection_person_boxes",
-    "flip_coordinates",
-    "load_pose2d_model",
-    "read_model_metadata",
     "rescore_instances",
 ]
-
-Codec = MSRAHeatmap | UDPHeatmap | IntegralRegression | RegressionLabel
 
 # Crop size as a multiple of the person box (HRNet / MMPose ``padding=1.25``).
 BOX_PADDING = 1.25
 # HRNet's ``in_vis_thre``: keypoints scoring above it count in the rescoring of a person.
 KEYPOINT_SCORE_THRESHOLD = 0.2
-# Skeleton assumed for weights without metadata, by keypoint count.
-_SKELETON_BY_COUNT = {17: "coco", 16: "mpii", 14: "crowdpose"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,32 +124,6 @@ def detection_person_boxes(detections: PersonDetections, aspect_ratio: float | N
     return np.where(has_points[:, None], from_points, boxes)
 
 
-def flip_coordinates(coordinates: torch.Tensor, flip_indices: Sequence[int], input_width: int) -> torch.Tensor:
-    """Normalised coordinates predicted on a mirrored crop, mapped to the original crop.
-
-    Mirrored input pixel ``x_f = w - 1 - x`` (pixel centres at integers), so
-    ``x / w = (w - 1) / w - x_f / w``; left and right joints swap (``flip_indices``).
-
-    Args:
-        coordinates: ``(B, K, 2)`` normalised ``(x / w, y / h)`` on the mirrored crop.
-        flip_indices: permutation of ``range(K)`` (``Skeleton.flip_indices``).
-        input_width: ``w`` in pixels.
-
-    Returns:
-        ``(B, K, 2)`` normalised coordinates on the original crop.
-    """
-    if coordinates.dim() != 3 or coordinates.shape[-1] != 2:
-        raise ValueError(f"coordinates must have shape (B, K, 2), got {tuple(coordinates.shape)}")
-    if sorted(flip_indices) != list(range(coordinates.shape[1])):
-        raise ValueError(
-            f"flip_indices must be a permutation of range({coordinates.shape[1]}), got {list(flip_indices)}"
-        )
-    index = torch.as_tensor(list(flip_indices), dtype=torch.long, device=coordinates.device)
-    flipped = coordinates.index_select(1, index).clone()
-    flipped[..., 0] = (input_width - 1) / input_width - flipped[..., 0]
-    return flipped
-
-
 def rescore_instances(
     keypoint_scores: np.ndarray, box_scores: np.ndarray, threshold: float = KEYPOINT_SCORE_THRESHOLD
 ) -> np.ndarray:
@@ -178,45 +147,6 @@ def rescore_instances(
     counts = confident.sum(axis=1)
     means = np.where(counts > 0, (scores * confident).sum(axis=1) / np.maximum(counts, 1), 0.0)
     return (means * boxes).astype(np.float32)
-
-
-def default_codec(
-    model: Pose2DModel,
-    name: str = "auto",
-    sigma: float = 2.0,
-    unbiased: bool = False,
-) -> Codec:
-    """The codec that decodes ``model``'s outputs, sized by the model.
-
-    Args:
-        model: a 2D model.
-        name: ``"auto"`` (by ``output_kind``: MSRA heatmaps, regression labels, or the integral
-            codec for hybrids), ``"msra"``, ``"udp"``, ``"integral"`` or ``"regression"``.
-        sigma: Gaussian sigma in heatmap pixels (decoding uses it only through DARK's blur).
-        unbiased: DARK decoding for the MSRA codec.
-    """
-    if name == "auto":
-        name = {"heatmap": "msra", "coordinates": "regression", "heatmap+coordinates": "integral"}[model.output_kind]
-    if name == "regression":
-        return RegressionLabel(model.input_size)
-    if model.heatmap_size is None:
-        raise ValueError(f"codec {name!r} needs heatmaps, but {type(model).__name__} regresses coordinates only")
-    if name == "msra":
-        return MSRAHeatmap(model.input_size, model.heatmap_size, sigma=sigma, unbiased=unbiased)
-    if name == "udp":
-        return UDPHeatmap(model.input_size, model.heatmap_size, sigma=sigma)
-    if name == "integral":
-        return IntegralRegression(model.input_size, model.heatmap_size, sigma=sigma)
-    raise ValueError(f"unknown codec {name!r}; expected auto, msra, udp, integral or regression")
-
-
-def default_skeleton_name(num_keypoints: int) -> str:
-    """Skeleton assumed for ``K`` keypoints when weights carry no metadata (17 COCO, 16 MPII, 14 CrowdPose)."""
-    if num_keypoints not in _SKELETON_BY_COUNT:
-        raise ValueError(
-            f"no default skeleton for {num_keypoints} keypoints (known: {_SKELETON_BY_COUNT}); pass the skeleton name"
-        )
-    return _SKELETON_BY_COUNT[num_keypoints]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +222,7 @@ class ModelPoseEstimator:
             return
         if isinstance(codec, RegressionLabel):
             raise ValueError(f"{type(model).__name__} predicts heatmaps: RegressionLabel cannot decode them")
-        if tuple(codec.heatmap_size) != tuple(model.heatmap_size or ()):
+        if tuple(codec.heatmap_size or ()) != tuple(model.heatmap_size or ()):
             raise ValueError(f"codec heatmap size {codec.heatmap_size} differs from the model's {model.heatmap_size}")
         if isinstance(codec, UDPHeatmap) and codec.heatmap_type != "gaussian":
             raise ValueError("only UDP 'gaussian' heatmaps can be decoded here (the models output K maps)")
@@ -369,9 +299,7 @@ class ModelPoseEstimator:
         heatmaps, coordinates = self._forward(batch)
         if heatmaps is not None and self.flip_test:
             # (2B, K, H, W): first half original, second half mirrored -> averaged (B, K, H, W)
-            heatmaps = 0.5 * (
-                heatmaps[:count] + flip_heatmaps_torch(heatmaps[count:], self.flip_indices, self.shift_heatmap)
-            )
+            heatmaps = 0.5 * (heatmaps[:count] + flip_heatmaps(heatmaps[count:], self.flip_indices, self.shift_heatmap))
         if coordinates is not None and self.flip_test:
             width = self.model.input_size[0]
             coordinates = 0.5 * (coordinates[:count] + flip_coordinates(coordinates[count:], self.flip_indices, width))
@@ -468,126 +396,6 @@ class ModelPoseEstimator:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ModelMetadata:
-    """What a weights file says about decoding (defaults when it says nothing).
-
-    Attributes:
-        model_name: the registered model the weights were trained as (``None``: unknown).
-        model_kwargs: builder arguments from the training config (``num_keypoints`` excluded).
-        skeleton: keypoint format name (``None``: unknown; chosen by keypoint count).
-        codec: ``"auto"``, ``"msra"``, ``"udp"``, ``"integral"`` or ``"regression"``.
-        sigma: Gaussian sigma in heatmap pixels.
-        unbiased: DARK decoding.
-        flip_test: flip test as evaluated in training.
-        shift_heatmap: HRNet's heatmap shift as evaluated in training.
-        source: ``"posekit-config"``, ``"weights_info"`` or ``"none"``.
-    """
-
-    model_name: str | None = None
-    model_kwargs: Mapping[str, Any] | None = None
-    skeleton: str | None = None
-    codec: str = "auto"
-    sigma: float = 2.0
-    unbiased: bool = False
-    flip_test: bool = True
-    shift_heatmap: bool = True
-    source: str = "none"
-
-
-def read_model_metadata(checkpoint: Mapping[str, Any]) -> ModelMetadata:
-    """Decoding metadata of a loaded checkpoint dict.
-
-    Two sources are understood: the ``config`` that ``posekit train`` saves in its checkpoints
-    (``model.name``, ``model.kwargs``, ``data.skeleton``, ``data.codec``, ``data.sigma``,
-    ``data.unbiased``, ``augmentation.use_udp``, ``eval.flip_test``, ``eval.shift_heatmap``),
-    and a ``weights_info`` dict (:class:`~posekit.models.registry.WeightsInfo` as plain values:
-    ``skeleton`` and ``codec`` = ``{"name": ..., "sigma": ..., "unbiased": ...}``). Official
-    checkpoints carry neither: defaults.
-    """
-    config = checkpoint.get("config") if checkpoint.get("format") == CHECKPOINT_FORMAT else None
-    if (
-        isinstance(config, Mapping)
-        and isinstance(config.get("model"), Mapping)
-        and isinstance(config.get("data"), Mapping)
-    ):
-        model_config, data = config["model"], config["data"]
-        augmentation = config.get("augmentation") if isinstance(config.get("augmentation"), Mapping) else {}
-        evaluation = config.get("eval") if isinstance(config.get("eval"), Mapping) else {}
-        assert isinstance(augmentation, Mapping) and isinstance(evaluation, Mapping)
-        codec = str(data.get("codec", "auto"))
-        if augmentation.get("use_udp") and codec in ("auto", "msra"):
-            codec = "udp"
-        kwargs = {key: value for key, value in dict(model_config.get("kwargs") or {}).items() if key != "num_keypoints"}
-        return ModelMetadata(
-            model_name=str(model_config["name"]) if model_config.get("name") else None,
-            model_kwargs=kwargs,
-            skeleton=str(data["skeleton"]) if data.get("skeleton") else None,
-            codec=codec,
-            sigma=float(data.get("sigma", 2.0)),
-            unbiased=bool(data.get("unbiased", False)),
-            flip_test=bool(evaluation.get("flip_test", True)),
-            shift_heatmap=bool(evaluation.get("shift_heatmap", True)),
-            source="posekit-config",
-        )
-    info = checkpoint.get("weights_info")
-    if isinstance(info, Mapping):
-        codec_info = info.get("codec") if isinstance(info.get("codec"), Mapping) else {}
-        assert isinstance(codec_info, Mapping)
-        return ModelMetadata(
-            skeleton=str(info["skeleton"]) if info.get("skeleton") else None,
-            codec=str(codec_info.get("name", "auto")),
-            sigma=float(codec_info.get("sigma", 2.0)),
-            unbiased=bool(codec_info.get("unbiased", False)),
-            source="weights_info",
-        )
-    return ModelMetadata()
-
-
-def load_pose2d_model(
-    model_name: str,
-    weights: str | os.PathLike[str] | None,
-    skeleton: str | None = None,
-) -> tuple[Pose2DModel, ModelMetadata, str]:
-    """Build the registered 2D model ``model_name`` and load ``weights`` into it.
-
-    The keypoint count comes from ``skeleton``, else from the checkpoint's metadata, else from the
-    builder's default (17 COCO keypoints, 16 for MPII variants).
-
-    Args:
-        model_name: a registered 2D model name (``posekit info`` lists them).
-        weights: posekit or official checkpoint; ``None`` keeps the random initialisation.
-        skeleton: keypoint format, overriding the checkpoint's.
-
-    Returns:
-        ``(model in eval mode, metadata, skeleton name)``.
-
-    Raises:
-        ValueError: unknown model name, not a 2D model, weights trained as another model, or
-            weights that do not match.
-        FileNotFoundError: the weights file does not exist.
-    """
-    checkpoint = load_checkpoint(weights) if weights is not None else {}
-    metadata = read_model_metadata(checkpoint)
-    if metadata.model_name is not None and metadata.model_name != model_name:
-        raise ValueError(f"{weights}: these weights were trained as {metadata.model_name!r}, not {model_name!r}")
-    kwargs: dict[str, Any] = dict(metadata.model_kwargs or {})
-    skeleton_name = skeleton or metadata.skeleton
-    if skeleton_name is not None:
-        kwargs["num_keypoints"] = get_skeleton(skeleton_name).num_keypoints
-    model = get_model(model_name, **kwargs)
-    if not isinstance(model, Pose2DModel):
-        raise ValueError(f"model {model_name!r} is not a 2D single-person model (posekit Pose2DModel)")
-    if weights is not None:
-        try:
-            load_model_weights(model, checkpoint)
-        except ValueError as error:
-            raise ValueError(f"{weights}: {error}") from None
-    if skeleton_name is None:
-        skeleton_name = default_skeleton_name(model.num_keypoints)
-    return model.eval(), metadata, get_skeleton(skeleton_name).name
-
-
 def build_model_estimator(
     model_name: str,
     weights: str | os.PathLike[str] | None,
@@ -598,8 +406,9 @@ def build_model_estimator(
 ) -> ModelPoseEstimator:
     """A :class:`ModelPoseEstimator` for a registered 2D model and its weights.
 
-    Decoding follows the checkpoint's metadata (:func:`read_model_metadata`: skeleton, codec,
-    sigma, DARK, UDP, flip settings of ``posekit train`` checkpoints) and otherwise the defaults
+    Decoding follows the checkpoint's metadata
+    (:func:`~posekit.models.pose2d.loading.read_model_metadata`: skeleton, codec, sigma, DARK,
+    UDP, flip settings of ``posekit train`` checkpoints) and otherwise the defaults
     for the model's ``output_kind`` (MSRA heatmaps with HRNet's flip shift, regression labels, or
     the integral codec), the skeleton by keypoint count.
 
@@ -612,7 +421,7 @@ def build_model_estimator(
         batch_size: crops per forward pass.
     """
     model, metadata, skeleton_name = load_pose2d_model(model_name, weights, skeleton)
-    codec = default_codec(model, metadata.codec, sigma=metadata.sigma, unbiased=metadata.unbiased)
+    codec = build_model_codec(model, metadata.codec, sigma=metadata.sigma, unbiased=metadata.unbiased)
     return ModelPoseEstimator(
         model,
         codec,

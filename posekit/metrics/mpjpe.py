@@ -24,14 +24,13 @@ MPJVE, and VIBE (Kocabas et al., CVPR 2020) for the acceleration error.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import torch
+from posekit.geometry import array_api as xp
+from posekit.geometry.array_api import ArrayT
 
 __all__ = [
     "H36M_ACTIONS",
@@ -48,36 +47,21 @@ __all__ = [
     "weighted_mpjpe",
 ]
 
-ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 Reduction = Literal["mean", "none", "per_joint", "per_frame", "per_sequence"]
 _REDUCTIONS = ("mean", "none", "per_joint", "per_frame", "per_sequence")
 
 # --------------------------------------------------------------------------------------------------
-# numpy / torch dispatch (torch is imported only by callers that pass tensors)
+# numpy / torch dispatch: posekit.geometry.array_api (torch is imported only by callers that pass tensors)
 # --------------------------------------------------------------------------------------------------
 
 
-def _is_tensor(value: object) -> bool:
-    torch_module = sys.modules.get("torch")
-    return torch_module is not None and isinstance(value, torch_module.Tensor)
-
-
-def _as_float(value: Any) -> Any:
-    if _is_tensor(value):
-        import torch
-
-        return value if value.is_floating_point() else value.to(torch.get_default_dtype())
-    array = np.asarray(value)
-    return array if np.issubdtype(array.dtype, np.floating) else array.astype(np.float64)
-
-
 def _prepare(predicted: Any, target: Any, name: str = "predicted", min_ndim: int = 2) -> tuple[Any, Any]:
-    if _is_tensor(predicted) != _is_tensor(target):
+    if xp.is_tensor(predicted) != xp.is_tensor(target):
         raise ValueError(
             f"{name} and target must both be numpy arrays or both torch tensors, got "
             f"{type(predicted).__name__} and {type(target).__name__}"
         )
-    prediction, ground_truth = _as_float(predicted), _as_float(target)
+    prediction, ground_truth = xp.as_float_array(predicted), xp.as_float_array(target)
     if tuple(prediction.shape) != tuple(ground_truth.shape):
         raise ValueError(
             f"{name} and target must have the same shape, got {tuple(prediction.shape)} and {tuple(ground_truth.shape)}"
@@ -86,72 +70,6 @@ def _prepare(predicted: Any, target: Any, name: str = "predicted", min_ndim: int
         leading = "T, " if min_ndim >= 3 else ""
         raise ValueError(f"{name} must have shape (..., {leading}K, D), got {tuple(ground_truth.shape)}")
     return prediction, ground_truth
-
-
-def _norm(value: Any) -> Any:
-    """Euclidean norm over the last axis."""
-    if _is_tensor(value):
-        import torch
-
-        return torch.linalg.vector_norm(value, dim=-1)
-    return np.linalg.norm(value, axis=-1)
-
-
-def _sum(value: Any, axis: int | tuple[int, ...], keepdims: bool = False) -> Any:
-    if _is_tensor(value):
-        return value.sum(dim=axis, keepdim=keepdims)
-    return value.sum(axis=axis, keepdims=keepdims)
-
-
-def _mean(value: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
-    if _is_tensor(value):
-        return value.mean() if axis is None else value.mean(dim=axis, keepdim=keepdims)
-    return np.asarray(value.mean(axis=axis, keepdims=keepdims))
-
-
-def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
-    if _is_tensor(if_true):
-        import torch
-
-        return torch.where(condition, if_true, if_false)
-    return np.where(condition, if_true, if_false)
-
-
-def _diff(value: Any, axis: int) -> Any:
-    if _is_tensor(value):
-        import torch
-
-        return torch.diff(value, dim=axis)
-    return np.diff(value, axis=axis)
-
-
-def _ones_like(value: Any) -> Any:
-    if _is_tensor(value):
-        import torch
-
-        return torch.ones_like(value)
-    return np.ones_like(value)
-
-
-def _constant_like(number: float, reference: Any) -> Any:
-    if _is_tensor(reference):
-        import torch
-
-        return torch.full((), number, dtype=reference.dtype, device=reference.device)
-    return np.asarray(number, dtype=reference.dtype)
-
-
-def _mask_like(mask: Any, reference: Any) -> Any:
-    """A boolean mask of the kind of ``reference``."""
-    if _is_tensor(reference):
-        import torch
-
-        if _is_tensor(mask):
-            return mask.to(device=reference.device).bool()
-        return torch.as_tensor(np.asarray(mask) > 0, device=reference.device)
-    if _is_tensor(mask):
-        mask = mask.detach().cpu().numpy()
-    return np.asarray(mask) > 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,29 +87,29 @@ def _reduce(errors: Any, reduction: str, frame_mask: Any | None = None) -> Any:
         )
     if frame_mask is None:
         if reduction == "mean":
-            return _mean(errors)
+            return xp.mean(errors)
         if reduction == "none":
             return errors
         if reduction == "per_joint":
-            return _mean(errors, axis=tuple(range(errors.ndim - 1))) if errors.ndim > 1 else errors
+            return xp.mean(errors, axis=tuple(range(errors.ndim - 1))) if errors.ndim > 1 else errors
         if reduction == "per_frame":
-            return _mean(errors, axis=-1)
-        return _mean(errors, axis=tuple(range(1, errors.ndim)))
-    weights = _mask_like(frame_mask, errors)[..., None] * _ones_like(errors)  # (...) -> (..., K)
-    nan = _constant_like(float("nan"), errors)
+            return xp.mean(errors, axis=-1)
+        return xp.mean(errors, axis=tuple(range(1, errors.ndim)))
+    weights = xp.mask_like(frame_mask, errors)[..., None] * xp.ones_like(errors)  # (...) -> (..., K)
+    nan = xp.scalar_like(float("nan"), errors)
     if reduction == "none":
-        return _where(weights > 0, errors, nan)
+        return xp.where(weights > 0, errors, nan)
     if reduction == "per_frame":
-        return _where(weights[..., 0] > 0, _mean(errors, axis=-1), nan)
+        return xp.where(weights[..., 0] > 0, xp.mean(errors, axis=-1), nan)
     if reduction == "mean":
         axes: tuple[int, ...] = tuple(range(errors.ndim))
     elif reduction == "per_joint":
         axes = tuple(range(errors.ndim - 1))
     else:
         axes = tuple(range(1, errors.ndim))
-    total = _sum(errors * weights, axis=axes)
-    count = _sum(weights, axis=axes)
-    return _where(count > 0, total / _where(count > 0, count, _ones_like(count)), nan)
+    total = xp.sum_(errors * weights, axis=axes)
+    count = xp.sum_(weights, axis=axes)
+    return xp.where(count > 0, total / xp.where(count > 0, count, xp.ones_like(count)), nan)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,7 +129,7 @@ def mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> A
         The error in the input's units, reduced as asked; same kind as the input.
     """
     prediction, ground_truth = _prepare(predicted, target)
-    return _reduce(_norm(prediction - ground_truth), reduction)
+    return _reduce(xp.norm(prediction - ground_truth), reduction)
 
 
 def weighted_mpjpe(predicted: ArrayT, target: ArrayT, weights: Any, reduction: Reduction = "mean") -> ArrayT:
@@ -231,14 +149,8 @@ def weighted_mpjpe(predicted: ArrayT, target: ArrayT, weights: Any, reduction: R
         The weighted error, reduced as asked.
     """
     prediction, ground_truth = _prepare(predicted, target)
-    distances = _norm(prediction - ground_truth)  # (..., K)
-    weight_values: Any
-    if _is_tensor(distances):
-        import torch
-
-        weight_values = torch.as_tensor(weights, dtype=distances.dtype, device=distances.device)
-    else:
-        weight_values = np.asarray(weights, dtype=distances.dtype)
+    distances = xp.norm(prediction - ground_truth)  # (..., K)
+    weight_values = xp.like(weights, distances)
     try:
         weighted = distances * weight_values
     except (ValueError, RuntimeError) as error:
@@ -261,42 +173,28 @@ def _similarity_align(prediction: Any, ground_truth: Any) -> Any:
     last singular direction flipped when ``det(R) < 0`` (no reflections), scale
     ``trace(S) * |X| / |Y|``. Degenerate sets (all points equal) get scale 0 / no rotation.
     """
-    target_mean = _mean(ground_truth, axis=-2, keepdims=True)  # (..., 1, D)
-    prediction_mean = _mean(prediction, axis=-2, keepdims=True)
+    target_mean = xp.mean(ground_truth, axis=-2, keepdims=True)  # (..., 1, D)
+    prediction_mean = xp.mean(prediction, axis=-2, keepdims=True)
     target_centred = ground_truth - target_mean
     prediction_centred = prediction - prediction_mean
-    target_norm = _sum(target_centred**2, axis=(-2, -1), keepdims=True) ** 0.5  # (..., 1, 1)
-    prediction_norm = _sum(prediction_centred**2, axis=(-2, -1), keepdims=True) ** 0.5
-    one = _ones_like(target_norm)
-    target_norm_safe = _where(target_norm > 0, target_norm, one)
-    prediction_norm_safe = _where(prediction_norm > 0, prediction_norm, one)
+    target_norm = xp.sum_(target_centred**2, axis=(-2, -1), keepdims=True) ** 0.5  # (..., 1, 1)
+    prediction_norm = xp.sum_(prediction_centred**2, axis=(-2, -1), keepdims=True) ** 0.5
+    one = xp.ones_like(target_norm)
+    target_norm_safe = xp.where(target_norm > 0, target_norm, one)
+    prediction_norm_safe = xp.where(prediction_norm > 0, prediction_norm, one)
     target_unit = target_centred / target_norm_safe
     prediction_unit = prediction_centred / prediction_norm_safe
     covariance = target_unit.swapaxes(-1, -2) @ prediction_unit  # (..., D, K) @ (..., K, D) -> (..., D, D)
-    left: Any
-    singular: Any
-    right_t: Any
-    flip: Any
-    determinant: Any
-    sign: Any
-    if _is_tensor(covariance):
-        import torch
-
-        left, singular, right_t = torch.linalg.svd(covariance)
-        determinant = torch.linalg.det(right_t.swapaxes(-1, -2) @ left.swapaxes(-1, -2))
-        sign = torch.where(determinant < 0, -torch.ones_like(determinant), torch.ones_like(determinant))
-        flip = torch.ones_like(singular)
-        flip = torch.cat([flip[..., :-1], sign[..., None]], dim=-1)  # (..., D): 1, ..., 1, sign
-    else:
-        left, singular, right_t = np.linalg.svd(covariance)
-        determinant = np.linalg.det(right_t.swapaxes(-1, -2) @ left.swapaxes(-1, -2))
-        sign = np.where(determinant < 0, -1.0, 1.0).astype(singular.dtype)
-        flip = np.concatenate([np.ones_like(singular[..., :-1]), sign[..., None]], axis=-1)
+    left, singular, right_t = xp.svd(covariance)
+    determinant = xp.det(xp.swap_last(right_t) @ xp.swap_last(left))
+    one = xp.ones_like(determinant)
+    sign = xp.where(determinant < 0, -one, one)
+    flip = xp.concatenate([xp.ones_like(singular[..., :-1]), sign[..., None]], axis=-1)  # (..., D): 1, ..., 1, sign
     right = right_t.swapaxes(-1, -2) * flip[..., None, :]  # V with its last column times sign(det)
     rotation = right @ left.swapaxes(-1, -2)  # (..., D, D)
-    trace = _sum(singular * flip, axis=-1)[..., None, None]  # (..., 1, 1)
+    trace = xp.sum_(singular * flip, axis=-1)[..., None, None]  # (..., 1, 1)
     scale = trace * target_norm / prediction_norm_safe
-    scale = _where(prediction_norm > 0, scale, 0 * scale)
+    scale = xp.where(prediction_norm > 0, scale, 0 * scale)
     translation = target_mean - scale * (prediction_mean @ rotation)
     return scale * (prediction @ rotation) + translation
 
@@ -318,7 +216,7 @@ def p_mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") ->
     """
     prediction, ground_truth = _prepare(predicted, target)
     aligned = _similarity_align(prediction, ground_truth)
-    return _reduce(_norm(aligned - ground_truth), reduction)
+    return _reduce(xp.norm(aligned - ground_truth), reduction)
 
 
 def n_mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
@@ -337,11 +235,11 @@ def n_mpjpe(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") ->
         The scale-aligned error, reduced as asked.
     """
     prediction, ground_truth = _prepare(predicted, target)
-    predicted_energy = _mean(_sum(prediction**2, axis=-1, keepdims=True), axis=-2, keepdims=True)  # (..., 1, 1)
-    correlation = _mean(_sum(ground_truth * prediction, axis=-1, keepdims=True), axis=-2, keepdims=True)
-    safe_energy = _where(predicted_energy > 0, predicted_energy, _ones_like(predicted_energy))
-    scale = _where(predicted_energy > 0, correlation / safe_energy, 0 * correlation)
-    return _reduce(_norm(scale * prediction - ground_truth), reduction)
+    predicted_energy = xp.mean(xp.sum_(prediction**2, axis=-1, keepdims=True), axis=-2, keepdims=True)  # (..., 1, 1)
+    correlation = xp.mean(xp.sum_(ground_truth * prediction, axis=-1, keepdims=True), axis=-2, keepdims=True)
+    safe_energy = xp.where(predicted_energy > 0, predicted_energy, xp.ones_like(predicted_energy))
+    scale = xp.where(predicted_energy > 0, correlation / safe_energy, 0 * correlation)
+    return _reduce(xp.norm(scale * prediction - ground_truth), reduction)
 
 
 def mpjve(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> ArrayT:
@@ -358,8 +256,8 @@ def mpjve(predicted: ArrayT, target: ArrayT, reduction: Reduction = "mean") -> A
         The velocity error in input units per frame, reduced as asked.
     """
     prediction, ground_truth = _prepare(predicted, target, min_ndim=3)
-    velocity_error = _diff(prediction, axis=-3) - _diff(ground_truth, axis=-3)  # (..., T-1, K, D)
-    return _reduce(_norm(velocity_error), reduction)
+    velocity_error = xp.diff(prediction, axis=-3) - xp.diff(ground_truth, axis=-3)  # (..., T-1, K, D)
+    return _reduce(xp.norm(velocity_error), reduction)
 
 
 def acceleration_error(
@@ -384,18 +282,18 @@ def acceleration_error(
     prediction, ground_truth = _prepare(predicted, target, min_ndim=3)
     if ground_truth.shape[-3] < 3:
         raise ValueError(f"acceleration_error needs at least 3 frames, got shape {tuple(ground_truth.shape)}")
-    error = _diff(_diff(prediction, axis=-3), axis=-3) - _diff(_diff(ground_truth, axis=-3), axis=-3)
-    errors = _norm(error)  # (..., T-2, K)
+    error = xp.diff(xp.diff(prediction, axis=-3), axis=-3) - xp.diff(xp.diff(ground_truth, axis=-3), axis=-3)
+    errors = xp.norm(error)  # (..., T-2, K)
     frame_mask = None
     if visible is not None:
-        mask = _mask_like(visible, errors)
+        mask = xp.mask_like(visible, errors)
         frames_shape = tuple(ground_truth.shape[:-2])
         if mask.ndim == 0 or mask.shape[-1] != frames_shape[-1] or mask.ndim > len(frames_shape):
             raise ValueError(
                 f"visible must have shape {frames_shape} (or its last dimensions), got {tuple(mask.shape)}"
             )
         try:
-            mask = mask.expand(frames_shape) if _is_tensor(mask) else np.broadcast_to(mask, frames_shape)
+            mask = xp.broadcast_to(mask, frames_shape)
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"visible of shape {tuple(mask.shape)} does not broadcast to {frames_shape}") from error
         frame_mask = mask[..., :-2] & mask[..., 1:-1] & mask[..., 2:]  # (..., T-2)
@@ -422,13 +320,13 @@ def pve(
     """
     prediction, ground_truth = _prepare(predicted_vertices, target_vertices, name="predicted_vertices")
     if alignment == "translation":
-        prediction = prediction - _mean(prediction, axis=-2, keepdims=True)
-        ground_truth = ground_truth - _mean(ground_truth, axis=-2, keepdims=True)
+        prediction = prediction - xp.mean(prediction, axis=-2, keepdims=True)
+        ground_truth = ground_truth - xp.mean(ground_truth, axis=-2, keepdims=True)
     elif alignment == "procrustes":
         prediction = _similarity_align(prediction, ground_truth)
     elif alignment != "none":
         raise ValueError(f"alignment must be 'none', 'translation' or 'procrustes', got {alignment!r}")
-    return _reduce(_norm(prediction - ground_truth), reduction)
+    return _reduce(xp.norm(prediction - ground_truth), reduction)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -498,9 +396,7 @@ def normalize_action_name(name: str) -> str:
 
 
 def _to_numpy(values: Any) -> np.ndarray:
-    if _is_tensor(values):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=np.float64).reshape(-1)
+    return xp.to_numpy(values).astype(np.float64, copy=False).reshape(-1)
 
 
 def action_table(errors: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[str, float]:

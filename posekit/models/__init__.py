@@ -1,5 +1,5 @@
 """Models: backbones, 2D single-person heads, 3D lifters, mesh regressors, and the model registry."""
 
-from posekit.models.registry import WeightsInfo, get_model, list_models, register_model
+from posekit.models.registry import get_model, list_models, register_model
 
-__all__ = ["WeightsInfo", "get_model", "list_models", "register_model"]
+__all__ = ["get_model", "list_models", "register_model"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from torch import nn
@@ -32,28 +31,6 @@ _MODEL_MODULES: tuple[str, ...] = (
     "posekit.models.pose2d.dscnn",
     "posekit.models.lift3d.zoo",
 )
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """Metadata that travels with a set of weights (style: weights metadata is data).
-
-    Attributes:
-        source: where the weights come from (trained by posekit with which command, or the
-            official repository they were converted from).
-        sha256: checksum of the weights file.
-        skeleton: name of the keypoint format the model predicts.
-        input_size: network input ``(w, h)`` in pixels, or ``None`` when not an image model.
-        codec: codec parameters needed to decode the outputs.
-        metrics: metric name -> value measured by this project.
-    """
-
-    source: str
-    sha256: str = ""
-    skeleton: str = ""
-    input_size: tuple[int, int] | None = None
-    codec: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def register_model(name: str) -> Callable[[F], F]:

@@ -18,7 +18,7 @@ from posekit.models.lift3d.videopose3d import TemporalModel
 
 
 def test_exports_a_2d_model_with_its_weights_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from posekit.inference.topdown_model import load_pose2d_model
+    from posekit.models.pose2d.loading import load_pose2d_model
 
     torch.manual_seed(0)
     source, _, _ = load_pose2d_model("hrnet_w16_128x96", None, skeleton="mpii")

@@ -11,6 +11,7 @@ Legend: ``N`` instances, ``K`` keypoints, heatmap size ``(W, H)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import cv2
@@ -191,3 +192,20 @@ def reference_loops() -> SimpleNamespace:
         dark_refine=dark_refine,
         udp_refine=udp_refine,
     )
+
+
+HEATMAP_SIZE = (48, 64)  # (W, H) of the random keypoints below
+
+
+def _random_heatmap_keypoints(rng: np.random.Generator, count: int, margin: float = -8.0) -> np.ndarray:
+    """(1, count, 2) keypoints in heatmap pixels, some beyond the borders by up to -margin."""
+    width, height = HEATMAP_SIZE
+    xs = rng.uniform(margin, width - 1 - margin, count)
+    ys = rng.uniform(margin, height - 1 - margin, count)
+    return np.stack([xs, ys], axis=-1)[None]
+
+
+@pytest.fixture(scope="session")
+def random_heatmap_keypoints() -> Callable[..., np.ndarray]:
+    """``random_heatmap_keypoints(rng, count, margin=-8.0)``: ``(1, count, 2)`` keypoints on a ``(48, 64)`` map."""
+    return _random_heatmap_keypoints

@@ -31,3 +31,12 @@ def test_unknown_name_and_bad_arguments() -> None:
         build_codec("regression", input_size=(192, 256), heatmap_size=(48, 64))
     with pytest.raises(ValueError, match="input_size"):
         build_codec("msra", input_size=(192,), heatmap_size=(48, 64))
+
+
+def test_auto_needs_the_output_kind() -> None:
+    sizes = {"input_size": (192, 256), "heatmap_size": (48, 64)}
+    assert isinstance(build_codec("auto", output_kind="heatmap", **sizes), MSRAHeatmap)
+    assert isinstance(build_codec("auto", output_kind="heatmap+coordinates", **sizes), IntegralRegression)
+    assert isinstance(build_codec("auto", output_kind="coordinates", input_size=(192, 256)), RegressionLabel)
+    with pytest.raises(ValueError, match="output kind"):
+        build_codec("auto", **sizes)

@@ -21,7 +21,6 @@ from posekit.inference.topdown_model import (
     ModelPoseEstimator,
     build_model_estimator,
     detection_person_boxes,
-    flip_coordinates,
     rescore_instances,
 )
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
@@ -221,15 +220,6 @@ def test_blazepose_detections_use_the_body_circle_and_box_detections_their_box()
     upright = detection_person_boxes(detections, aspect_ratio=0.75)  # as tall as the circle, 3/4 as wide
     np.testing.assert_allclose(upright[0], [25.0, 100.0, 175.0, 300.0], atol=1e-4)
     np.testing.assert_allclose(upright[1], [10.0, 20.0, 30.0, 60.0])
-
-
-def test_flip_coordinates_is_an_involution_and_swaps_pairs() -> None:
-    coordinates = torch.rand(3, 17, 2)
-    twice = flip_coordinates(flip_coordinates(coordinates, COCO.flip_indices, 96), COCO.flip_indices, 96)
-    torch.testing.assert_close(twice, coordinates)
-    once = flip_coordinates(coordinates, COCO.flip_indices, 96)
-    left_wrist, right_wrist = COCO.index("left_wrist"), COCO.index("right_wrist")
-    assert once[0, left_wrist, 0].item() == pytest.approx(95 / 96 - coordinates[0, right_wrist, 0].item(), abs=1e-6)
 
 
 def test_rescoring_follows_hrnet() -> None:

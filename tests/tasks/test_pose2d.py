@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from posekit.codecs import MSRAHeatmap
+from posekit.codecs import MSRAHeatmap, flip_coordinates
 from posekit.config import load_config
 from posekit.data.keypoints2d import PersonRecords, load_coco_keypoints
 from posekit.io.images import write_image
@@ -27,9 +27,8 @@ from posekit.tasks.pose2d import (
     LossConfig,
     ModelConfig,
     Pose2DConfig,
+    Pose2DLosses,
     Pose2DTrainingView,
-    _flip_coordinates,
-    _Losses,
     build_codec_for_model,
     build_model,
     compute_metrics,
@@ -124,7 +123,7 @@ def test_flip_test_of_coordinates(tmp_path: Path) -> None:
     np.testing.assert_array_equal(scores, 1.0)
     coordinates = torch.rand(2, 17, 2)
     flip = get_skeleton("coco").flip_indices
-    twice = _flip_coordinates(_flip_coordinates(coordinates, flip, 48), flip, 48)
+    twice = flip_coordinates(flip_coordinates(coordinates, flip, 48), flip, 48)
     torch.testing.assert_close(twice, coordinates)
 
 
@@ -144,7 +143,7 @@ def test_training_view_shares_weights_and_freezes_deeppose_stages() -> None:
     outputs = view(images)
     assert len(outputs["coordinates"]) == 2
     batch = {"keypoint_labels": torch.rand(2, 17, 2), "target_weight": torch.ones(2, 17)}
-    terms = training_losses(outputs, batch, model, _Losses(LossConfig()), stage=1)
+    terms = training_losses(outputs, batch, model, Pose2DLosses(LossConfig()), stage=1)
     terms["loss"].backward()
     assert all(p.grad is None for p in model.stages[0].parameters())
     assert any(p.grad is not None for p in model.stages[1].parameters())
@@ -174,7 +173,7 @@ def test_deeppose_refinement_is_fed_simulated_estimates_in_training_only(monkeyp
     assert 0.6 * expected_std < float(offsets_pixels.std()) < 1.4 * expected_std
     # The loss on stage 2 trains stage 2 only (the simulated input carries no gradient).
     batch = {"keypoint_labels": labels, "target_weight": torch.ones(2, 17)}
-    training_losses(outputs, batch, model, _Losses(LossConfig()))["loss"].backward()
+    training_losses(outputs, batch, model, Pose2DLosses(LossConfig()))["loss"].backward()
     assert any(p.grad is not None for p in model.stages[1].parameters())
     # Fraction 0, or eval mode: the previous stage's own estimates.
     view.eval()
@@ -230,7 +229,7 @@ def test_cpm_loss_adds_the_background_map_on_every_stage() -> None:
     assert [stage.shape[1] for stage in outputs["heatmaps"]] == [18, 18]
     heatmaps = torch.zeros(1, 17, 16, 16)
     batch = {"heatmaps": heatmaps, "target_weight": torch.ones(1, 17)}
-    terms = training_losses(outputs, batch, model, _Losses(LossConfig()))
+    terms = training_losses(outputs, batch, model, Pose2DLosses(LossConfig()))
     background = torch.ones(1, 1, 16, 16)
     expected = sum(
         0.5 * torch.mean((stage - torch.cat([heatmaps, background], dim=1)) ** 2) for stage in outputs["heatmaps"]
@@ -246,7 +245,7 @@ def test_ief_loss_regresses_bounded_corrections() -> None:
     outputs = view(torch.randn(2, 3, 128, 96))
     labels = torch.rand(2, 17, 2)
     batch = {"keypoint_labels": labels, "target_weight": torch.ones(2, 17)}
-    terms = training_losses(outputs, batch, model, _Losses(LossConfig(coordinate="mse")))
+    terms = training_losses(outputs, batch, model, Pose2DLosses(LossConfig(coordinate="mse")))
     expected = sum(
         F.mse_loss(correction, ief_targets(estimate, labels, model.max_step, model.input_size))
         for estimate, correction in zip(outputs["estimates"], outputs["corrections"], strict=True)

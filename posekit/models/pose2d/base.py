@@ -68,6 +68,7 @@ __all__ = [
     "OutputKind",
     "Pose2DModel",
     "Pose2DOutput",
+    "add_backbone_prefix",
     "append_background_channel",
     "check_images",
     "coordinates_to_pixels",
@@ -255,3 +256,15 @@ class Pose2DModel(nn.Module, abc.ABC):
         if self.background_channel:
             final = final[:, : self.num_keypoints]  # (B, K + 1, H, W) -> (B, K, H, W)
         return final
+
+
+def add_backbone_prefix(state_dict: dict[str, torch.Tensor], trunk_names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """Prefix official trunk parameter names with ``backbone.`` (names already prefixed stay as they are).
+
+    Args:
+        state_dict: parameter name -> tensor.
+        trunk_names: name prefixes (with the trailing dot) that belong to the trunk.
+    """
+    return {
+        (f"backbone.{name}" if name.startswith(trunk_names) else name): tensor for name, tensor in state_dict.items()
+    }

@@ -38,6 +38,7 @@ from torch import nn
 
 from posekit.models.backbones.vgg import VGG19Features
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
+from posekit.models.pose2d.heads import init_normal_
 from posekit.models.registry import register_model
 
 __all__ = ["ConvolutionalPoseMachine", "centre_map", "cpm_tiny_128x128", "cpm_vgg19_368x368"]
@@ -152,8 +153,7 @@ class ConvolutionalPoseMachine(Pose2DModel):
         for stage in [self.stage1, *self.refinement_stages]:
             output = list(stage.children())[-1]  # conv5_2_CPM or Mconv7
             assert isinstance(output, nn.Conv2d) and output.bias is not None
-            nn.init.normal_(output.weight, std=0.001)
-            nn.init.zeros_(output.bias)
+            init_normal_([output])
 
     def receptive_field(self, stage: int) -> int:
         """Side, in input pixels, of the receptive field of a stage-``stage`` belief (1-based).

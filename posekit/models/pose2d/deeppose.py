@@ -36,6 +36,7 @@ from torch import nn
 
 from posekit.models.backbones.resnet import resnet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
+from posekit.models.pose2d.heads import init_normal_
 from posekit.models.registry import register_model
 
 __all__ = ["DeepPose", "RegressionNet", "crop_patches", "deeppose_res18_128x96", "deeppose_res50_220x220"]
@@ -106,7 +107,7 @@ class RegressionNet(nn.Module):
         super().__init__()
         self.backbone = resnet(depth, in_channels=in_channels)
         self.head = nn.Linear(self.backbone.out_channels, num_outputs)
-        nn.init.normal_(self.head.weight, std=0.001)
+        init_normal_([self.head])
         nn.init.constant_(self.head.bias, initial_bias)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -38,7 +38,7 @@ from torch import nn
 
 from posekit.models.backbones.resnet import ResNet, resnet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
-from posekit.models.pose2d.simplebaseline import deconv_heatmap_size, make_deconv_layers
+from posekit.models.pose2d.heads import deconv_heatmap_size, make_deconv_layers
 from posekit.models.registry import register_model
 
 __all__ = ["DualSourcePoseNet", "dscnn_res18_128x96", "dscnn_res50_256x192", "fuse_detection_localisation"]

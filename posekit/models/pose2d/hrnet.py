@@ -15,11 +15,10 @@ style files load with ``get_model("hrnet_w32_256x192", weights=PATH)``.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from posekit.models.backbones.hrnet import HRNet
-from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
-from posekit.models.pose2d.simplebaseline import add_backbone_prefix
+from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, add_backbone_prefix, check_images
+from posekit.models.pose2d.heads import init_normal_, make_final_layer
 from posekit.models.registry import register_model
 
 __all__ = [
@@ -68,18 +67,9 @@ class HRNetPose(Pose2DModel):
             num_stages=1,
         )
         self.backbone = backbone
-        self.final_layer = nn.Conv2d(
-            backbone.out_channels, num_keypoints, final_kernel_size, padding=(final_kernel_size - 1) // 2
-        )
+        self.final_layer = make_final_layer(backbone.out_channels, num_keypoints, final_kernel_size)
         # official initialisation: every convolution normal(0, 0.001), biases 0, BN at (1, 0)
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.normal_(module.weight, std=0.001)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_normal_(self.modules())
 
     def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:
         """``(B, 3, h, w)`` -> one stage of heatmaps ``(B, K, h / 4, w / 4)``."""

@@ -35,6 +35,7 @@ from torch import nn
 
 from posekit.models.backbones.resnet import resnet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
+from posekit.models.pose2d.heads import init_normal_
 from posekit.models.registry import register_model
 
 __all__ = [
@@ -154,8 +155,7 @@ class IterativeErrorFeedback(Pose2DModel):
         self.render_sigma = float(render_sigma)
         self.backbone = resnet(depth, in_channels=3 + num_keypoints)
         self.head = nn.Linear(self.backbone.out_channels, 2 * num_keypoints)
-        nn.init.normal_(self.head.weight, std=0.001)
-        nn.init.zeros_(self.head.bias)
+        init_normal_([self.head])
         initial = torch.full((num_keypoints, 2), 0.5) if mean_pose is None else self._check_pose(mean_pose)
         self.register_buffer("mean_pose", initial.clone())  # (K, 2), saved with the weights
 

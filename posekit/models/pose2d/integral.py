@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from posekit.models.backbones.resnet import ResNet, resnet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
-from posekit.models.pose2d.simplebaseline import deconv_heatmap_size, make_deconv_layers
+from posekit.models.pose2d.heads import deconv_heatmap_size, make_deconv_layers, make_final_layer
 from posekit.models.registry import register_model
 
 __all__ = ["IntegralPoseNet", "integral_res18_128x96", "integral_res50_256x256", "soft_argmax_2d"]
@@ -82,7 +81,7 @@ class IntegralPoseNet(Pose2DModel):
         )
         self.backbone = backbone
         self.deconv_layers = make_deconv_layers(backbone.out_channels, deconv_channels)
-        self.final_layer = nn.Conv2d(deconv_channels[-1], num_keypoints, 1)
+        self.final_layer = make_final_layer(deconv_channels[-1], num_keypoints)
         self.beta = float(beta)
 
     def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:

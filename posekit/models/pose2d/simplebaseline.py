@@ -17,17 +17,14 @@ prefix to the official trunk names, so official ``.pth`` files load with ``get_m
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from posekit.models.backbones.resnet import ResNet, resnet
-from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images
+from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, add_backbone_prefix, check_images
+from posekit.models.pose2d.heads import deconv_heatmap_size, init_normal_, make_deconv_layers, make_final_layer
 from posekit.models.registry import register_model
 
 __all__ = [
     "SimpleBaseline",
-    "add_backbone_prefix",
-    "deconv_heatmap_size",
-    "make_deconv_layers",
     "simplebaseline_res18_128x96",
     "simplebaseline_res50_256x192",
     "simplebaseline_res50_256x256",
@@ -38,55 +35,6 @@ __all__ = [
 ]
 
 _TRUNK_NAMES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
-
-
-def add_backbone_prefix(state_dict: dict[str, torch.Tensor], trunk_names: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """Prefix official trunk parameter names with ``backbone.`` (names already prefixed stay as they are).
-
-    Args:
-        state_dict: parameter name -> tensor.
-        trunk_names: name prefixes (with the trailing dot) that belong to the trunk.
-    """
-    return {
-        (f"backbone.{name}" if name.startswith(trunk_names) else name): tensor for name, tensor in state_dict.items()
-    }
-
-
-def deconv_heatmap_size(input_size: tuple[int, int], num_deconv_layers: int) -> tuple[int, int]:
-    """``(w, h)`` of the heatmaps of a ResNet trunk (stride 32) followed by ``num_deconv_layers`` x2 upsamplings."""
-    stride = 32 // 2**num_deconv_layers
-    return (input_size[0] // stride, input_size[1] // stride)
-
-
-def make_deconv_layers(in_channels: int, channels: tuple[int, ...], kernel_size: int = 4) -> nn.Sequential:
-    """Transposed 4x4 (or 3x3, 2x2) stride-2 convolutions, each followed by BN and ReLU (Sec. 2).
-
-    Args:
-        in_channels: channels of the trunk output.
-        channels: output channels of each layer; each layer doubles the resolution.
-        kernel_size: 4 (padding 1), 3 (padding 1, output padding 1) or 2 (no padding), as official.
-    """
-    paddings = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
-    if kernel_size not in paddings:
-        raise ValueError(f"deconvolution kernel_size must be 2, 3 or 4, got {kernel_size}")
-    padding, output_padding = paddings[kernel_size]
-    layers: list[nn.Module] = []
-    for out_channels in channels:
-        layers += [
-            nn.ConvTranspose2d(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=2,
-                padding=padding,
-                output_padding=output_padding,
-                bias=False,
-            ),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-        ]
-        in_channels = out_channels
-    return nn.Sequential(*layers)
 
 
 class SimpleBaseline(Pose2DModel):
@@ -119,15 +67,9 @@ class SimpleBaseline(Pose2DModel):
             raise ValueError("the SimpleBaseline backbone must be a ResNet without classifier (num_classes=None)")
         self.backbone = backbone
         self.deconv_layers = make_deconv_layers(backbone.out_channels, deconv_channels)
-        self.final_layer = nn.Conv2d(
-            deconv_channels[-1], num_keypoints, final_kernel_size, padding=(final_kernel_size - 1) // 2
-        )
+        self.final_layer = make_final_layer(deconv_channels[-1], num_keypoints, final_kernel_size)
         # official head initialisation: normal(0, 0.001) deconvolutions / final conv, BN at (1, 0)
-        for module in [*self.deconv_layers.modules(), self.final_layer]:
-            if isinstance(module, nn.ConvTranspose2d | nn.Conv2d):
-                nn.init.normal_(module.weight, std=0.001)
-                if module.bias is not None:
-                    nn.init.zeros_(module.bias)
+        init_normal_([*self.deconv_layers.modules(), self.final_layer])
 
     def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:
         """``(B, 3, h, w)`` -> one stage of heatmaps ``(B, K, h / 4, w / 4)``."""

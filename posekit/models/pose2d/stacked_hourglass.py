@@ -34,6 +34,7 @@ from torch import nn
 
 from posekit.models.backbones.hourglass import ConvBlock, Hourglass, Residual, drop_unused_skip_layers
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, check_images, denormalize_images
+from posekit.models.pose2d.heads import init_normal_
 from posekit.models.registry import register_model
 
 __all__ = [
@@ -113,11 +114,7 @@ class StackedHourglass(Pose2DModel):
         # the peak's size, far above the MSE of an all-zero map, and a short schedule spends its steps
         # removing that noise before any peak forms. Official checkpoints overwrite these weights.
         for output in self.outs:
-            for convolution in output.modules():
-                if isinstance(convolution, nn.Conv2d):
-                    nn.init.normal_(convolution.weight, std=0.001)
-                    if convolution.bias is not None:
-                        nn.init.zeros_(convolution.bias)
+            init_normal_(output.modules())
 
     def forward_outputs(self, images: torch.Tensor) -> Pose2DOutput:
         """``(B, 3, h, w)`` ImageNet-normalised -> ``num_stacks`` heatmaps ``(B, K, h / 4, w / 4)``."""

@@ -1,8 +1,10 @@
-"""Tiny numpy/torch dispatch layer so that each geometry function is written once.
+"""The one numpy/torch dispatch layer of posekit, so that each array function is written once.
 
 Every helper takes arrays of one kind (all numpy or all torch) and returns the same kind. The
 type variable ``ArrayT`` is constrained to ``np.ndarray`` and ``torch.Tensor``; mypy checks every
-function that uses it once per kind. Private to :mod:`posekit.geometry`.
+function that uses it once per kind. Used by :mod:`posekit.geometry`, :mod:`posekit.metrics` and
+:mod:`posekit.codecs` (import it as ``from posekit.geometry import array_api as xp``). torch is
+imported only when a caller has already imported it or passes tensors (see ``_LazyTorch``).
 """
 
 from __future__ import annotations
@@ -151,6 +153,45 @@ def cross(a: ArrayT, b: ArrayT) -> ArrayT:
         a, b = torch.broadcast_tensors(a, b)
         return torch.linalg.cross(a, b, dim=-1)
     return np.cross(a, b, axis=-1)
+
+
+def mean(value: ArrayT, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> ArrayT:
+    """Mean over ``axis`` (``None``: everything); numpy gives a 0-d array, not a numpy scalar."""
+    if isinstance(value, torch.Tensor):
+        return value.mean() if axis is None else value.mean(dim=axis, keepdim=keepdims)
+    return np.asarray(value.mean(axis=axis, keepdims=keepdims))
+
+
+def diff(value: ArrayT, axis: int) -> ArrayT:
+    """First difference along ``axis``."""
+    if isinstance(value, torch.Tensor):
+        return torch.diff(value, dim=axis)
+    return np.diff(value, axis=axis)
+
+
+def scalar_like(number: float, reference: ArrayT) -> ArrayT:
+    """0-d array holding ``number`` with the kind, dtype and device of ``reference``."""
+    if isinstance(reference, torch.Tensor):
+        return torch.full((), number, dtype=reference.dtype, device=reference.device)
+    return np.asarray(number, dtype=reference.dtype)
+
+
+def mask_like(mask: Any, reference: ArrayT) -> ArrayT:
+    """Boolean mask (``mask > 0`` unless already boolean tensors) of the kind and device of ``reference``."""
+    if isinstance(reference, torch.Tensor):
+        if isinstance(mask, torch.Tensor):
+            return mask.to(device=reference.device).bool()
+        return torch.as_tensor(np.asarray(mask) > 0, device=reference.device)
+    if isinstance(mask, torch.Tensor):
+        mask = mask.detach().cpu().numpy()
+    return np.asarray(mask) > 0
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """``value`` as a numpy array (tensors are detached and moved to the CPU)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
 
 
 def sum_(value: ArrayT, axis: int | tuple[int, ...], keepdims: bool = False) -> ArrayT:
