@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
+from posekit.skeletons.h36m_actions import H36M_ACTIONS
+
 if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "H36M_ACTIONS",
     "H36M_ACTION_ABBREVIATIONS",
     "acceleration_error",
     "action_table",
@@ -435,23 +436,6 @@ def pve(
 # Human3.6M per-action tables
 # --------------------------------------------------------------------------------------------------
 
-H36M_ACTIONS: tuple[str, ...] = (
-    "Directions",
-    "Discussion",
-    "Eating",
-    "Greeting",
-    "Phoning",
-    "Photo",
-    "Posing",
-    "Purchases",
-    "Sitting",
-    "SittingDown",
-    "Smoking",
-    "Waiting",
-    "WalkDog",
-    "Walking",
-    "WalkTogether",
-)
 # Column headers of the per-action tables in the literature (VideoPose3D, Table 1).
 H36M_ACTION_ABBREVIATIONS: dict[str, str] = {
     "Directions": "Dir.",
