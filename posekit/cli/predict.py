@@ -385,7 +385,7 @@ def _process_video(run: _Run, item: _Input, warn: list[str]) -> None:
 def _load_image_ids(path: str | None) -> dict[str, int]:
     if path is None:
         return {}
-    from posekit.metrics.coco import load_json
+    from posekit.io.json import load_json
 
     data = load_json(path, "images file")
     listing = data.get("images") if isinstance(data, dict) else None

@@ -31,7 +31,6 @@ most of each window is then padding and the prediction degrades towards a single
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from posekit.geometry import normalize_screen_coordinates
+from posekit.io.json import load_json
 from posekit.io.safe_pickle import load_npz_objects
 from posekit.skeletons import convert_keypoints_and_scores, get_skeleton
 
@@ -225,12 +225,7 @@ def load_prediction_tracks(
             wrong length, a keypoint never valid in a track, or no image size for a video.
     """
     file_path = Path(path)
-    if not file_path.is_file():
-        raise FileNotFoundError(f"no predictions file at {os.fspath(path)!r}")
-    try:
-        entries = json.loads(file_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file_path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    entries = load_json(file_path, "predictions")
     if not isinstance(entries, list):
         raise ValueError(f"{file_path}: expected a JSON list of keypoint results, got {type(entries).__name__}")
     source_skeleton = get_skeleton(skeleton)
