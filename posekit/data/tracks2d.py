@@ -35,18 +35,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from posekit.geometry import normalize_screen_coordinates
+from posekit.geometry import check_image_size, normalize_screen_coordinates
 from posekit.io.json import load_json
 from posekit.io.safe_pickle import load_npz_objects
 from posekit.skeletons import convert_keypoints_and_scores, get_skeleton
 
 __all__ = [
     "Track2D",
-    "check_image_size",
     "interpolate_missing",
     "load_keypoints_npz",
     "load_prediction_tracks",
@@ -157,17 +155,6 @@ class Track2D:
         """``(T, K, 2)`` float32 keypoints in VideoPose3D's normalised screen coordinates."""
         width, height = self.image_size
         return np.asarray(normalize_screen_coordinates(self.keypoints, width, height), dtype=np.float32)
-
-
-def check_image_size(image_size: Any) -> tuple[int, int]:
-    """``image_size`` as ``(w, h)`` positive ints; ValueError naming what was given otherwise."""
-    try:
-        width, height = (int(value) for value in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (w, h) in pixels, got {image_size!r}") from None
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image_size must be (w, h) with positive entries, got {image_size!r}")
-    return width, height
 
 
 def _make_track(
