@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,13 +163,7 @@ class PersonRecords:
         boxes = np.asarray(head_boxes, dtype=np.float64)
         if boxes.shape != (len(self), 4):
             raise ValueError(f"head_boxes must have shape ({len(self)}, 4) as (x1, y1, x2, y2), got {boxes.shape}")
-        return _replace(self, head_boxes=boxes)
-
-
-def _replace(records: PersonRecords, **changes: Any) -> PersonRecords:
-    import dataclasses
-
-    return dataclasses.replace(records, **changes)
+        return replace(self, head_boxes=boxes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,10 +186,6 @@ def _aspect_ratio(input_size: tuple[int, int] | None) -> float | None:
     if width <= 0 or height <= 0:
         raise ValueError(f"input_size must be (w, h) with positive sides, got {input_size}")
     return float(width) / float(height)
-
-
-def _resolve_skeleton(skeleton: str | Skeleton) -> Skeleton:
-    return get_skeleton(skeleton)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +240,7 @@ def load_coco_keypoints(
         ValueError: a missing field (naming the file and the field), a keypoint count that does
             not match the skeleton, or a detection on an image the file does not list.
     """
-    format_ = _resolve_skeleton(skeleton)
+    format_ = get_skeleton(skeleton)
     num_keypoints = format_.num_keypoints
     aspect_ratio = _aspect_ratio(input_size)
     data = load_json(annotation_file, "annotation")
