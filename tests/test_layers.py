@@ -10,6 +10,7 @@ import each other.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ LAYERS: dict[str, int] = {
     "cli": 7,
 }
 FACADE = ("posekit", "posekit.__main__")
+MODULE_NAME = re.compile(r"posekit(\.[a-z_][a-z0-9_]*)+")
 
 
 def module_name(path: Path, root: Path = PACKAGE_ROOT) -> str:
@@ -51,12 +53,18 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> list
     """``(line, dotted name)`` of every module ``source`` imports, at any depth of the syntax tree.
 
     ``from a import b`` yields ``a.b`` (``b`` may be a submodule: the deeper name decides its package
-    all the same); relative imports are resolved against ``module``.
+    all the same); relative imports are resolved against ``module``. In a module that calls
+    ``importlib.import_module``, every string constant spelling a ``posekit.`` module path counts too
+    (lazy-import tables such as ``posekit.inference._LAZY``).
     """
     package = module.split(".") if is_package else module.split(".")[:-1]
     found: list[tuple[int, str]] = []
+    dynamic = "import_module" in source  # importlib.import_module("posekit.x"): module names held as strings
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
+        if dynamic and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if MODULE_NAME.fullmatch(node.value):
+                found.append((node.lineno, node.value))
+        elif isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -136,6 +144,13 @@ def test_every_package_has_a_layer() -> None:
         ("from .. import models\n", "posekit.io", True, "a higher layer"),
         ("from posekit.geometry import boxes\nimport numpy\n", "posekit.data.h36m", False, None),
         ("import posekit.cli.main\n", "posekit.__main__", False, None),
+        (
+            'import importlib\nLAZY = {"f": "posekit.tasks.pose2d"}\nf = importlib.import_module(LAZY["f"])\n',
+            "posekit.engine",
+            True,
+            "a higher layer",
+        ),
+        ('MESSAGE = "see posekit.tasks.pose2d"\n', "posekit.engine", True, None),  # a sentence, not a module name
     ],
 )
 def test_violations_catches_a_synthetic_module(
