@@ -1,6 +1,6 @@
 """CPU latency of the 2D models in torch and in onnxruntime, batch 1 and 8, at each model's input size.
 
-Each model is exported with :func:`posekit.io.onnx_export.export_pose2d_onnx` (checked: max abs
+Each model is exported with :func:`posekit.export.onnx.export_pose2d_onnx` (checked: max abs
 diff vs torch reported), then torch (eager, ``inference_mode``) and onnxruntime (CPU execution
 provider, all graph optimisations) run the same random input in alternation, so that both see
 the same machine load; the table reports medians and the ratio ``torch / onnxruntime`` (> 1:
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from posekit.io.onnx_export import export_pose2d_onnx
+from posekit.export.onnx import export_pose2d_onnx
 from posekit.models.pose2d.base import Pose2DModel
 from posekit.models.registry import get_model, list_models
 

@@ -6,21 +6,17 @@ camera space for 3D; a missing joint has score 0 (keypoint values must stay fini
 ``xyxy`` pixels inside the containers and ``xywh`` in COCO files.
 
 Every per-row field shares the leading dimension, so indexing, masking and concatenation act on all
-of them together. Files are ``.npz`` archives written atomically, holding only plain arrays (loaded
-with ``allow_pickle=False``) and the skeleton name beside them.
+of them together. Their ``.npz`` files are written and read by :mod:`posekit.io.poses`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from posekit.io.atomic import atomic_path
 from posekit.skeletons import Skeleton, convert_keypoints_and_scores, get_skeleton
 
 __all__ = ["PoseInstances", "PoseSequence"]
@@ -80,23 +76,6 @@ def _cat_optional(arrays: list[np.ndarray | None], name: str) -> np.ndarray | No
     if not all(present):
         raise ValueError(f"cannot concatenate: {name} is set on some items and None on others")
     return np.concatenate([a for a in arrays if a is not None], axis=0)
-
-
-def _read_npz(path: str | os.PathLike[str], kind: str) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as archive:
-        data = {key: archive[key] for key in archive.files}
-    stored_kind = str(data.pop("posekit_type", ""))
-    if stored_kind != kind:
-        raise ValueError(f"{os.fspath(path)} does not hold a posekit {kind} (found {stored_kind or 'no type tag'})")
-    return data
-
-
-def _write_npz(path: str | os.PathLike[str], kind: str, arrays: Mapping[str, np.ndarray | None]) -> Path:
-    payload = {key: value for key, value in arrays.items() if value is not None}
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        # Writing through a handle keeps np.savez from appending ".npz" to the temporary name.
-        np.savez(handle, posekit_type=np.array(kind), **payload)  # type: ignore[arg-type]
-    return Path(path)
 
 
 def _skeleton_name(skeleton: str | Skeleton) -> str:
@@ -319,38 +298,6 @@ class PoseInstances:
             track_ids=None if track_ids is None else np.asarray(track_ids, dtype=np.int64),
         )
 
-    # ----------------------------------------------------------------- files
-    def save_npz(self, path: str | os.PathLike[str]) -> Path:
-        """Write the set to ``path`` (``.npz``) atomically, with the skeleton name. Returns the path."""
-        return _write_npz(
-            path,
-            "PoseInstances",
-            {
-                "keypoints": self.keypoints,
-                "scores": self.scores,
-                "skeleton": np.array(self.skeleton),
-                "boxes": self.boxes,
-                "instance_scores": self.instance_scores,
-                "track_ids": self.track_ids,
-            },
-        )
-
-    @classmethod
-    def load_npz(cls, path: str | os.PathLike[str]) -> PoseInstances:
-        """Read a set written by :meth:`save_npz` (no pickles are ever loaded)."""
-        data = _read_npz(path, "PoseInstances")
-        try:
-            return cls(
-                keypoints=data["keypoints"],
-                scores=data["scores"],
-                skeleton=str(data["skeleton"]),
-                boxes=data.get("boxes"),
-                instance_scores=data.get("instance_scores"),
-                track_ids=data.get("track_ids"),
-            )
-        except KeyError as error:
-            raise ValueError(f"{os.fspath(path)} lacks the array {error.args[0]!r}") from None
-
 
 # --------------------------------------------------------------------------------------- sequence
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -549,42 +496,3 @@ class PoseSequence:
             )
             for t in range(len(self))
         ]
-
-    def save_npz(self, path: str | os.PathLike[str]) -> Path:
-        """Write the sequence to ``path`` (``.npz``) atomically, with skeleton names. Returns the path."""
-        return _write_npz(
-            path,
-            "PoseSequence",
-            {
-                "frames": self.frames,
-                "keypoints": self.keypoints,
-                "scores": self.scores,
-                "skeleton": np.array(self.skeleton),
-                "track_id": np.array(self.track_id, dtype=np.int64),
-                "timestamps": self.timestamps,
-                "boxes": self.boxes,
-                "keypoints_3d": self.keypoints_3d,
-                "skeleton_3d": None if self.skeleton_3d is None else np.array(self.skeleton_3d),
-                "trajectory": self.trajectory,
-            },
-        )
-
-    @classmethod
-    def load_npz(cls, path: str | os.PathLike[str]) -> PoseSequence:
-        """Read a sequence written by :meth:`save_npz` (no pickles are ever loaded)."""
-        data = _read_npz(path, "PoseSequence")
-        try:
-            return cls(
-                frames=data["frames"],
-                keypoints=data["keypoints"],
-                scores=data["scores"],
-                skeleton=str(data["skeleton"]),
-                track_id=int(data["track_id"]),
-                timestamps=data.get("timestamps"),
-                boxes=data.get("boxes"),
-                keypoints_3d=data.get("keypoints_3d"),
-                skeleton_3d=str(data["skeleton_3d"]) if "skeleton_3d" in data else None,
-                trajectory=data.get("trajectory"),
-            )
-        except KeyError as error:
-            raise ValueError(f"{os.fspath(path)} lacks the array {error.args[0]!r}") from None

@@ -1,4 +1,4 @@
-"""Tests for posekit.structures: PoseInstances and PoseSequence."""
+"""Tests for posekit.structures: PoseInstances and PoseSequence (and their .npz files, posekit.io.poses)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from posekit.io.poses import load_pose_instances, load_pose_sequence, save_poses_npz
 from posekit.structures import PoseInstances, PoseSequence
 
 RNG = np.random.default_rng(1)
@@ -169,17 +170,17 @@ def test_coco_results_evaluate_perfectly_against_matching_ground_truth() -> None
 
 def test_instances_npz_round_trip(tmp_path: Path) -> None:
     instances = _instances(4)
-    path = instances.save_npz(tmp_path / "sub" / "poses.npz")
-    loaded = PoseInstances.load_npz(path)
+    path = save_poses_npz(instances, tmp_path / "sub" / "poses.npz")
+    loaded = load_pose_instances(path)
     _assert_same(loaded, instances)
     assert sorted(p.name for p in path.parent.iterdir()) == ["poses.npz"]  # no temporary left behind
     plain = PoseInstances(keypoints=np.zeros((0, 17, 3)), scores=np.zeros((0, 17)), skeleton="coco")
-    loaded_plain = PoseInstances.load_npz(plain.save_npz(tmp_path / "empty.npz"))
+    loaded_plain = load_pose_instances(save_poses_npz(plain, tmp_path / "empty.npz"))
     assert loaded_plain.boxes is None and loaded_plain.keypoints.shape == (0, 17, 3)
     with np.load(path, allow_pickle=False) as archive:
         assert str(archive["skeleton"]) == "coco"
     with pytest.raises(ValueError, match="does not hold a posekit PoseInstances"):
-        PoseInstances.load_npz(_sequence(3).save_npz(tmp_path / "seq.npz"))
+        load_pose_instances(save_poses_npz(_sequence(3), tmp_path / "seq.npz"))
 
 
 # ------------------------------------------------------------------------------------ sequences
@@ -274,10 +275,10 @@ def test_sequence_from_and_to_instances() -> None:
 
 def test_sequence_npz_round_trip(tmp_path: Path) -> None:
     sequence = _sequence(5)
-    _assert_same_sequence(PoseSequence.load_npz(sequence.save_npz(tmp_path / "track.npz")), sequence)
+    _assert_same_sequence(load_pose_sequence(save_poses_npz(sequence, tmp_path / "track.npz")), sequence)
     bare = _sequence(2, with_3d=False)
-    loaded = PoseSequence.load_npz(bare.save_npz(tmp_path / "bare.npz"))
+    loaded = load_pose_sequence(save_poses_npz(bare, tmp_path / "bare.npz"))
     _assert_same_sequence(loaded, bare)
     assert loaded.keypoints_3d is None and loaded.skeleton_3d is None
     with pytest.raises(ValueError, match="does not hold a posekit PoseSequence"):
-        PoseSequence.load_npz(_instances(1).save_npz(tmp_path / "inst.npz"))
+        load_pose_sequence(save_poses_npz(_instances(1), tmp_path / "inst.npz"))

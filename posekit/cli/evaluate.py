@@ -19,9 +19,6 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 METRIC_COMMANDS = ("coco", "pckh")
 
@@ -153,135 +150,13 @@ def run_coco(argv: Sequence[str]) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------------------
-# PCKh files
-# --------------------------------------------------------------------------------------------------
-
-_MPII_MAT_JOINTS = (
-    "rank",
-    "rkne",
-    "rhip",
-    "lhip",
-    "lkne",
-    "lank",
-    "pelv",
-    "thor",
-    "neck",
-    "head",
-    "rwri",
-    "relb",
-    "rsho",
-    "lsho",
-    "lelb",
-    "lwri",
-)
-
-
-def _load_mat(path: str, what: str) -> dict[str, Any]:
-    from scipy.io import loadmat
-
-    if not Path(path).is_file():
-        raise OSError(f"cannot read {what} file {path!r}: no such file")
-    try:
-        return dict(loadmat(path))
-    except (ValueError, TypeError, NotImplementedError) as error:
-        raise ValueError(f"{what} file {path!r} is not a readable MATLAB file ({error})") from error
-
-
-def _load_pckh_ground_truth(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``joints (N, 16, 2)``, ``visible (N, 16)`` and ``head_boxes (N, 4)``."""
-    from posekit.metrics.coco import load_json
-
-    if path.lower().endswith(".mat"):
-        data = _load_mat(path, "ground-truth")
-        missing = [key for key in ("pos_gt_src", "jnt_missing", "headboxes_src") if key not in data]
-        if missing:
-            raise ValueError(f"ground-truth file {path!r} has no {', '.join(missing)} (expected MPII gt_valid.mat)")
-        if "dataset_joints" in data:
-            names = tuple(str(np.squeeze(name)) for name in np.ravel(data["dataset_joints"]))
-            if names != _MPII_MAT_JOINTS:
-                raise ValueError(f"ground-truth file {path!r} has joints {names}, expected the MPII order")
-        positions = np.asarray(data["pos_gt_src"], dtype=np.float64)  # (16, 2, N)
-        missing_joints = np.asarray(data["jnt_missing"])  # (16, N)
-        head_corners = np.asarray(data["headboxes_src"], dtype=np.float64)  # (2 corners, 2 xy, N)
-        if positions.ndim != 3 or positions.shape[:2] != (16, 2):
-            raise ValueError(f"pos_gt_src in {path!r} must have shape (16, 2, N), got {positions.shape}")
-        joints = positions.transpose(2, 0, 1)  # (16, 2, N) -> (N, 16, 2)
-        visible = (1 - missing_joints).T > 0  # (16, N) -> (N, 16)
-        head_boxes = head_corners.transpose(2, 0, 1).reshape(-1, 4)  # (2, 2, N) -> (N, 4) as x1, y1, x2, y2
-        return joints, visible, head_boxes
-    data = load_json(path, "ground-truth")
-    if not isinstance(data, list) or not data:
-        raise ValueError(f"ground-truth file {path!r} must be a non-empty JSON list of people")
-    joints_list, visible_list, boxes = [], [], []
-    for index, person in enumerate(data):
-        if not isinstance(person, dict) or "joints" not in person:
-            raise ValueError(f"ground-truth person {index} in {path!r} has no 'joints'")
-        box = person.get("head_box", person.get("headbox"))
-        if box is None:
-            raise ValueError(
-                f"ground-truth person {index} in {path!r} has no 'head_box'; PCKh needs the MPII head boxes "
-                "(use gt_valid.mat or add head_box [x1, y1, x2, y2])"
-            )
-        joints_list.append(np.asarray(person["joints"], dtype=np.float64))
-        visible_list.append(np.asarray(person.get("joints_vis", np.ones(len(person["joints"]))), dtype=np.float64))
-        boxes.append(np.asarray(box, dtype=np.float64).reshape(-1))
-    try:
-        joints, visible, head_boxes = np.stack(joints_list), np.stack(visible_list) > 0, np.stack(boxes)
-    except ValueError as error:
-        raise ValueError(
-            f"ground-truth people in {path!r} do not all have 16 joints and a 4-number head box"
-        ) from error
-    if joints.shape[1:] != (16, 2) or head_boxes.shape[1] != 4:
-        raise ValueError(f"ground truth in {path!r} must have 16 joints (x, y) per person, got {joints.shape[1:]}")
-    return joints, visible, head_boxes
-
-
-def _load_pckh_predictions(path: str) -> np.ndarray:
-    from posekit.metrics.coco import load_json
-
-    lowered = path.lower()
-    if lowered.endswith(".mat"):
-        arrays = _load_mat(path, "predictions")
-        if "preds" not in arrays:
-            raise ValueError(f"predictions file {path!r} has no 'preds' array")
-        predictions = np.asarray(arrays["preds"], dtype=np.float64)
-    elif lowered.endswith(".npy"):
-        try:
-            predictions = np.load(path, allow_pickle=False)
-        except OSError as error:
-            raise OSError(f"cannot read predictions file {path!r}: {error}") from error
-        except ValueError as error:
-            raise ValueError(f"predictions file {path!r} is not a numeric .npy array") from error
-    else:
-        data = load_json(path, "predictions")
-        if isinstance(data, list) and data and isinstance(data[0], dict):
-            if any("joints" not in item for item in data):
-                raise ValueError(f"every prediction in {path!r} needs 'joints'")
-            data = [item["joints"] for item in data]
-        try:
-            predictions = np.asarray(data, dtype=np.float64)
-        except ValueError as error:
-            raise ValueError(f"predictions in {path!r} are not all 16 x 2 numbers") from error
-    predictions = np.asarray(predictions, dtype=np.float64)
-    if predictions.ndim == 3 and predictions.shape[-1] == 3:
-        predictions = predictions[..., :2]  # drop a score column
-    if predictions.ndim != 3 or predictions.shape[1:] != (16, 2):
-        raise ValueError(f"predictions in {path!r} must have shape (N, 16, 2), got {predictions.shape}")
-    return predictions
-
-
 def run_pckh(argv: Sequence[str]) -> int:
     """``posekit evaluate pckh``."""
+    from posekit.data.mpii import load_pckh_files
     from posekit.metrics.pck import format_pckh_table, pckh
 
     args = build_pckh_parser().parse_args(list(argv))
-    joints, visible, head_boxes = _load_pckh_ground_truth(args.gt)
-    predictions = _load_pckh_predictions(args.pred)
-    if predictions.shape[0] != joints.shape[0]:
-        raise ValueError(
-            f"{args.pred!r} has {predictions.shape[0]} predictions but {args.gt!r} has {joints.shape[0]} people"
-        )
+    predictions, joints, visible, head_boxes = load_pckh_files(args.gt, args.pred)
     result = pckh(predictions, joints, visible, head_boxes=head_boxes, threshold=args.threshold)
     if args.json:
         print(json.dumps(result.summary))
@@ -307,12 +182,7 @@ def run_config(argv: Sequence[str]) -> int:
         raise OSError(f"cannot read config file {args.config!r}: no such file (or use 'coco' / 'pckh')")
     if args.weights is not None and not Path(args.weights).is_file():
         raise OSError(f"cannot read weights file {args.weights!r}: no such file")
-    try:
-        from posekit.tasks import evaluate_config
-    except ModuleNotFoundError as error:
-        if error.name not in ("posekit.tasks",):
-            raise
-        raise ValueError("evaluating a config needs posekit.tasks, which this installation does not have") from error
+    from posekit.tasks import evaluate_config
 
     metrics = evaluate_config(str(config_path), args.weights, list(args.overrides))
     if args.json:

@@ -7,7 +7,7 @@
 
 Every 2D single-person model (``posekit info`` lists them) and the VideoPose3D lifters
 (``videopose3d_*``) export; the graphs, their inputs and the stored metadata are described in
-:mod:`posekit.io.onnx_export`. The file is written atomically and, with ``--check``, only when
+:mod:`posekit.export.onnx`. The file is written atomically and, with ``--check``, only when
 onnxruntime agrees with torch to 1e-4 on random input.
 """
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _export_pose2d(args: argparse.Namespace) -> Any:
-    from posekit.io.onnx_export import export_pose2d_onnx
+    from posekit.export.onnx import export_pose2d_onnx
     from posekit.models.pose2d.loading import build_model_codec, load_pose2d_model
     from posekit.skeletons import get_skeleton
 
@@ -126,7 +126,7 @@ def _export_pose2d(args: argparse.Namespace) -> Any:
 
 
 def _export_lifter(args: argparse.Namespace) -> Any:
-    from posekit.io.onnx_export import export_lifter_onnx
+    from posekit.export.onnx import export_lifter_onnx
     from posekit.models.lift3d import load_lifter
     from posekit.models.registry import get_model
 

@@ -48,11 +48,9 @@ from posekit.data.lifting_dataset import (
     load_positions_3d,
 )
 from posekit.geometry import Camera
-from posekit.metrics.mpjpe import H36M_ACTIONS
 from posekit.skeletons import H36M
 
 __all__ = [
-    "H36M_ACTIONS",
     "H36M_BROKEN_VIDEOS",
     "H36M_CAMERA_EXTRINSICS",
     "H36M_CAMERA_INTRINSICS",
@@ -72,7 +70,7 @@ __all__ = [
 H36M_FPS = 50.0
 H36M_SUBJECTS_TRAIN: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
 H36M_SUBJECTS_TEST: tuple[str, ...] = ("S9", "S11")
-# The 15 actions are ``posekit.metrics.H36M_ACTIONS`` (canonical names of the prepared files:
+# The 15 actions are ``posekit.skeletons.H36M_ACTIONS`` (canonical names of the prepared files:
 # "Photo" for TakingPhoto, "WalkDog" for WalkingDog); the files hold two variants of each
 # ("Walking", "Walking 1"), merged in evaluation. One video is broken in the original data:
 H36M_BROKEN_VIDEOS: tuple[tuple[str, str], ...] = (("S11", "Directions"),)

@@ -11,14 +11,16 @@ Readers (each returns a :class:`PersonRecords`, one row per person):
   are cleaned and turned into crops as HRNet's ``COCODataset`` does (``lib/dataset/coco.py``:
   boxes clipped to the image, people without any labelled keypoint and crowd regions skipped,
   centre/scale from the box with the input aspect ratio and 1.25 padding). With a detections file
-  (COCO results: ``image_id``, ``bbox`` xywh, ``score``; as HRNet's
-  ``_load_coco_person_detection_results``) the samples are the detected boxes of person category
-  with ``score >= box_score_threshold`` and carry no keypoints.
+  (COCO results: ``image_id``, ``bbox`` xywh, ``score``; read by
+  :func:`posekit.io.coco.load_coco_detections` as HRNet's ``_load_coco_person_detection_results``)
+  the samples are the detected boxes of person category with ``score >= box_score_threshold`` and
+  carry no keypoints.
 * :func:`load_mpii` reads the MPII JSON of HRNet / MMPose (``image``, ``center``, ``scale`` in 200 px
   units, ``joints (16, 2)``, ``joints_vis``) with HRNet's adjustments (``center_y += 15 * scale``,
   ``scale *= 1.25``, 1-based MATLAB pixels -> 0-based). Head boxes for PCKh are not in that file:
   they come from the official ``gt_valid.mat`` (``headboxes_src``, as HRNet's
-  ``MPIIDataset.evaluate``) or an ``.npz``/``.npy`` array, through :func:`load_head_boxes`. (The
+  ``MPIIDataset.evaluate``) or an ``.npz``/``.npy`` array, through
+  :func:`posekit.data.mpii.load_head_boxes`. (The
   MMPose sample ``test_mpii_trb.json`` beside ``test_mpii.json`` in the shared data holds MPII-TRB
   contour keypoints, not head boxes.)
 
@@ -32,11 +34,10 @@ error naming the file: a corrupt file is worth stopping for.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,16 +45,17 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from posekit.data.mpii import load_head_boxes
 from posekit.geometry import box_xyxy_to_cs, fix_aspect_ratio
+from posekit.io.coco import load_coco_detections
 from posekit.io.images import read_image
+from posekit.io.json import load_json
 from posekit.skeletons import Skeleton, get_skeleton
 
 __all__ = [
     "PersonRecords",
     "TopDownDataset",
     "load_coco_keypoints",
-    "load_detections",
-    "load_head_boxes",
     "load_mpii",
 ]
 
@@ -161,29 +163,12 @@ class PersonRecords:
         boxes = np.asarray(head_boxes, dtype=np.float64)
         if boxes.shape != (len(self), 4):
             raise ValueError(f"head_boxes must have shape ({len(self)}, 4) as (x1, y1, x2, y2), got {boxes.shape}")
-        return _replace(self, head_boxes=boxes)
-
-
-def _replace(records: PersonRecords, **changes: Any) -> PersonRecords:
-    import dataclasses
-
-    return dataclasses.replace(records, **changes)
+        return replace(self, head_boxes=boxes)
 
 
 # ---------------------------------------------------------------------------------------------
 # reading helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _read_json(path: str | os.PathLike[str]) -> Any:
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"annotation file not found: {file}")
-    try:
-        with file.open("r", encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file}: invalid JSON: {error}") from None
 
 
 def _require(entry: Any, fields: Sequence[str], file: str | os.PathLike[str], where: str) -> None:
@@ -201,10 +186,6 @@ def _aspect_ratio(input_size: tuple[int, int] | None) -> float | None:
     if width <= 0 or height <= 0:
         raise ValueError(f"input_size must be (w, h) with positive sides, got {input_size}")
     return float(width) / float(height)
-
-
-def _resolve_skeleton(skeleton: str | Skeleton) -> Skeleton:
-    return get_skeleton(skeleton)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,10 +240,10 @@ def load_coco_keypoints(
         ValueError: a missing field (naming the file and the field), a keypoint count that does
             not match the skeleton, or a detection on an image the file does not list.
     """
-    format_ = _resolve_skeleton(skeleton)
+    format_ = get_skeleton(skeleton)
     num_keypoints = format_.num_keypoints
     aspect_ratio = _aspect_ratio(input_size)
-    data = _read_json(annotation_file)
+    data = load_json(annotation_file, "annotation")
     source = str(annotation_file)
     _require(data, ("images", "annotations"), source, "the top level")
     images: dict[int, Mapping[str, Any]] = {}
@@ -340,7 +321,7 @@ def load_coco_keypoints(
                 area,
             )
     else:
-        for entry in load_detections(detections, category_id=category_id, box_score_threshold=box_score_threshold):
+        for entry in load_coco_detections(detections, category_id=category_id, box_score_threshold=box_score_threshold):
             image_id = int(entry["image_id"])
             if image_id not in images:
                 raise ValueError(
@@ -378,43 +359,6 @@ def load_coco_keypoints(
     )
 
 
-def load_detections(
-    detections: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
-    category_id: int = 1,
-    box_score_threshold: float = 0.0,
-) -> list[Mapping[str, Any]]:
-    """Read person detections in COCO results format and keep the confident person boxes.
-
-    Args:
-        detections: a JSON file (a list of results) or the list itself; each entry needs
-            ``image_id``, ``bbox`` (xywh) and ``score``; ``category_id`` (default person) is optional.
-        category_id: the person category; other categories are dropped.
-        box_score_threshold: entries with ``score < box_score_threshold`` are dropped.
-
-    Returns:
-        The kept entries, in file order.
-    """
-    if isinstance(detections, (str, os.PathLike)):
-        source = str(detections)
-        entries = _read_json(detections)
-    else:
-        source = "<detections>"
-        entries = detections
-    if not isinstance(entries, list):
-        raise ValueError(f"{source}: detections must be a JSON list of results, got {type(entries).__name__}")
-    kept: list[Mapping[str, Any]] = []
-    for position, entry in enumerate(entries):
-        _require(entry, ("image_id", "bbox", "score"), source, f"entry {position}")
-        if len(entry["bbox"]) != 4:
-            raise ValueError(f"{source}: entry {position} bbox must be [x, y, w, h], got {entry['bbox']!r}")
-        if int(entry.get("category_id", category_id)) != category_id:
-            continue
-        if float(entry["score"]) < box_score_threshold:
-            continue
-        kept.append(entry)
-    return kept
-
-
 # ---------------------------------------------------------------------------------------------
 # MPII
 # ---------------------------------------------------------------------------------------------
@@ -439,7 +383,7 @@ def load_mpii(
         image_root: folder of the ``image`` files.
         input_size: network input ``(w, h)``; the crop gets its aspect ratio (HRNet's MPII inputs are
             square, where this changes nothing).
-        head_boxes: head boxes for PCKh in annotation order: see :func:`load_head_boxes`.
+        head_boxes: head boxes for PCKh in annotation order: see :func:`posekit.data.mpii.load_head_boxes`.
 
     Returns:
         :class:`PersonRecords` with skeleton ``"mpii"``, 0-based keypoints, crops as HRNet
@@ -449,7 +393,7 @@ def load_mpii(
     skeleton = get_skeleton("mpii")
     num_keypoints = skeleton.num_keypoints
     source = str(annotation_file)
-    data = _read_json(annotation_file)
+    data = load_json(annotation_file, "MPII annotation")
     if not isinstance(data, list):
         raise ValueError(f"{source}: an MPII annotation file is a JSON list of people, got {type(data).__name__}")
     root = Path(image_root)
@@ -505,59 +449,6 @@ def load_mpii(
     if head_boxes is not None:
         records = records.with_head_boxes(load_head_boxes(head_boxes, expected=count))
     return records
-
-
-def load_head_boxes(source: str | os.PathLike[str] | np.ndarray, expected: int | None = None) -> np.ndarray:
-    """Head boxes for PCKh, ``(N, 4)`` ``xyxy``, in annotation order.
-
-    Accepted sources: an array ``(N, 4)``; an ``.npy`` file of it; an ``.npz`` with ``head_boxes``
-    ``(N, 4)``; or MPII's official ``gt_valid.mat`` (read with ``scipy.io.loadmat``, no pickle),
-    whose ``headboxes_src`` is ``(2, 2, N)`` = (corner: top-left/bottom-right, x/y, person), as
-    HRNet's ``MPIIDataset.evaluate`` reads it. Only the box diagonal matters for PCKh, so the
-    1-based MATLAB origin of that file needs no shift.
-
-    Args:
-        source: the array or file.
-        expected: ``N`` to check against (the number of annotations).
-
-    Raises:
-        ValueError: an unknown suffix, a missing array or a wrong shape (naming the file).
-        FileNotFoundError: a missing file.
-    """
-    name = "head_boxes"
-    if isinstance(source, np.ndarray):
-        boxes = source
-    else:
-        file = Path(source)
-        name = str(file)
-        if not file.is_file():
-            raise FileNotFoundError(f"head-box file not found: {file}")
-        suffix = file.suffix.lower()
-        if suffix == ".npy":
-            boxes = np.load(file, allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(file, allow_pickle=False) as archive:
-                if "head_boxes" not in archive.files:
-                    raise ValueError(f"{file}: has no array 'head_boxes' (found: {', '.join(archive.files)})")
-                boxes = archive["head_boxes"]
-        elif suffix == ".mat":
-            from scipy.io import loadmat
-
-            content = loadmat(str(file))
-            if "headboxes_src" not in content:
-                raise ValueError(f"{file}: has no field 'headboxes_src' (MPII gt_valid.mat format)")
-            corners = np.asarray(content["headboxes_src"], dtype=np.float64)
-            if corners.ndim != 3 or corners.shape[:2] != (2, 2):
-                raise ValueError(f"{file}: headboxes_src must have shape (2, 2, N), got {corners.shape}")
-            boxes = np.concatenate([corners[0].T, corners[1].T], axis=-1)  # (2, N), (2, N) -> (N, 4)
-        else:
-            raise ValueError(f"{file}: head boxes must be a .npy, .npz or MPII .mat file")
-    boxes = np.asarray(boxes, dtype=np.float64)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"{name}: head boxes must have shape (N, 4) as (x1, y1, x2, y2), got {boxes.shape}")
-    if expected is not None and boxes.shape[0] != expected:
-        raise ValueError(f"{name}: {boxes.shape[0]} head boxes for {expected} annotations")
-    return boxes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -341,18 +341,12 @@ def to_h36m(names: tuple[str, ...], points: np.ndarray) -> np.ndarray:
     return np.stack(joints, axis=-2)
 
 
-def clip_frame_count() -> int:
-    """Total number of frames in the installed clips (1,620 for pybullet's 15 clips)."""
-    return sum(len(json.loads(path.read_text())["Frames"]) for path in deepmimic_clip_paths())
-
-
 __all__ = [
     "FRAME_SIZE",
     "URDF_SCALE",
     "HumanoidJoint",
     "HumanoidModel",
     "MotionClip",
-    "clip_frame_count",
     "deepmimic_clip_paths",
     "forward_kinematics",
     "load_deepmimic_clip",

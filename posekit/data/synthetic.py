@@ -49,7 +49,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from posekit.data.mocap import MotionClip, load_deepmimic_clips
@@ -71,7 +70,8 @@ from posekit.data.synthetic_render import (
     random_material,
 )
 from posekit.geometry import Camera, axis_angle_to_matrix
-from posekit.io.atomic import atomic_path, atomic_write_text
+from posekit.io.atomic import atomic_write_text
+from posekit.io.images import write_image
 from posekit.skeletons import get_skeleton
 
 __all__ = [
@@ -760,10 +760,7 @@ def _render_and_write(sampler: PoseSampler, config: SynthesisConfig, seed: int, 
     pictures = load_sample_pictures() if config.use_sample_pictures else ()
     scene = sample_scene(sampler, config, _image_rng(seed, split, index), pictures)
     file_name = _file_name(index)
-    with atomic_path(image_folder / file_name) as temporary:
-        bgr = np.ascontiguousarray(scene.image[:, :, ::-1])  # RGB -> BGR for OpenCV
-        if not cv2.imwrite(str(temporary), bgr, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality]):
-            raise OSError(f"cannot write image {image_folder / file_name}")
+    write_image(image_folder / file_name, scene.image, quality=config.jpeg_quality)
     width, height = config.image_size
     record = {"id": index + 1, "file_name": file_name, "width": width, "height": height}
     return record, scene_annotations(scene, image_id=index + 1, first_annotation_id=1)

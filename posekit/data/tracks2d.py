@@ -31,22 +31,20 @@ most of each window is then padding and the prediction degrades towards a single
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from posekit.geometry import normalize_screen_coordinates
+from posekit.geometry import check_image_size, normalize_screen_coordinates
+from posekit.io.json import load_json
 from posekit.io.safe_pickle import load_npz_objects
 from posekit.skeletons import convert_keypoints_and_scores, get_skeleton
 
 __all__ = [
     "Track2D",
-    "check_image_size",
     "interpolate_missing",
     "load_keypoints_npz",
     "load_prediction_tracks",
@@ -159,17 +157,6 @@ class Track2D:
         return np.asarray(normalize_screen_coordinates(self.keypoints, width, height), dtype=np.float32)
 
 
-def check_image_size(image_size: Any) -> tuple[int, int]:
-    """``image_size`` as ``(w, h)`` positive ints; ValueError naming what was given otherwise."""
-    try:
-        width, height = (int(value) for value in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (w, h) in pixels, got {image_size!r}") from None
-    if width <= 0 or height <= 0:
-        raise ValueError(f"image_size must be (w, h) with positive entries, got {image_size!r}")
-    return width, height
-
-
 def _make_track(
     keypoints: np.ndarray,
     scores: np.ndarray,
@@ -225,12 +212,7 @@ def load_prediction_tracks(
             wrong length, a keypoint never valid in a track, or no image size for a video.
     """
     file_path = Path(path)
-    if not file_path.is_file():
-        raise FileNotFoundError(f"no predictions file at {os.fspath(path)!r}")
-    try:
-        entries = json.loads(file_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{file_path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    entries = load_json(file_path, "predictions")
     if not isinstance(entries, list):
         raise ValueError(f"{file_path}: expected a JSON list of keypoint results, got {type(entries).__name__}")
     source_skeleton = get_skeleton(skeleton)

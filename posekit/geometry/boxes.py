@@ -16,6 +16,8 @@ Functions marked "numpy or torch" return the kind they were given.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from posekit.geometry import array_api as xp
@@ -29,6 +31,7 @@ __all__ = [
     "box_xywh_to_xyxy",
     "box_xyxy_to_cs",
     "box_xyxy_to_xywh",
+    "check_image_size",
     "clip_boxes",
     "fix_aspect_ratio",
     "pixels_to_scale",
@@ -37,6 +40,17 @@ __all__ = [
 
 PIXEL_STD = 200.0
 """The unit of HRNet / MPII scales, in pixels."""
+
+
+def check_image_size(image_size: Any) -> tuple[int, int]:
+    """``image_size`` as ``(w, h)`` positive ints; ValueError naming what was given otherwise."""
+    try:
+        width, height = (int(value) for value in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_size must be (w, h) in pixels, got {image_size!r}") from None
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image_size must be (w, h) with positive entries, got {image_size!r}")
+    return width, height
 
 
 def _check_boxes(boxes: ArrayT, name: str = "boxes") -> ArrayT:

@@ -8,7 +8,6 @@ tells pose estimators to build the ROI from the box.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from posekit.inference.detections import PersonDetections, box_detections
+from posekit.io.coco import load_coco_detections, load_coco_image_ids
 
 __all__ = ["BoxFileDetector", "match_file_name"]
 
@@ -36,22 +36,13 @@ def match_file_name(path: str | os.PathLike[str], ids_by_name: dict[str, Any]) -
     return None
 
 
-def _load_json(path: Path, what: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise OSError(f"{what} not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{what} {path} is not valid JSON: {error}") from None
-
-
 class BoxFileDetector:
     """Person boxes from a COCO detection results file.
 
     Args:
-        path: JSON list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``; entries
-            whose ``category_id`` is not 1 (person) are ignored.
+        path: JSON list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` (read by
+            :func:`posekit.io.coco.load_coco_detections`; a COCO JSON's ``annotations`` also work);
+            entries whose ``category_id`` is not 1 (person) are ignored, a missing score counts as 1.
         min_score: boxes scoring below this are ignored.
         images_path: optional COCO JSON with an ``images`` list (``id``, ``file_name``), e.g. the
             ground-truth annotations, to look boxes up by file name.
@@ -66,31 +57,10 @@ class BoxFileDetector:
     ) -> None:
         self.path = Path(path)
         self.min_score = float(min_score)
-        entries = _load_json(self.path, "detections file")
-        if isinstance(entries, dict) and "annotations" in entries:
-            entries = entries["annotations"]
-        if not isinstance(entries, list):
-            raise ValueError(f"detections file {self.path} must hold a list of COCO detection results")
         self._boxes: dict[Any, list[tuple[list[float], float]]] = defaultdict(list)
-        for position, entry in enumerate(entries):
-            if not isinstance(entry, dict) or "image_id" not in entry or "bbox" not in entry:
-                raise ValueError(f"detections file {self.path}: entry {position} needs 'image_id' and 'bbox'")
-            if int(entry.get("category_id", 1)) != 1:
-                continue
-            bbox = [float(value) for value in entry["bbox"]]
-            if len(bbox) != 4:
-                raise ValueError(f"detections file {self.path}: entry {position} bbox must be [x, y, w, h], got {bbox}")
-            score = float(entry.get("score", 1.0))
-            if score >= self.min_score:
-                self._boxes[entry["image_id"]].append((bbox, score))
-        self._ids_by_name: dict[str, Any] = {}
-        if images_path is not None:
-            images = _load_json(Path(images_path), "images file")
-            listing = images.get("images") if isinstance(images, dict) else None
-            if not isinstance(listing, list):
-                raise ValueError(f"images file {images_path} must be a COCO JSON with an 'images' list")
-            for image in listing:
-                self._ids_by_name[Path(str(image["file_name"])).as_posix()] = image["id"]
+        for entry in load_coco_detections(self.path, box_score_threshold=self.min_score, default_score=1.0):
+            self._boxes[entry["image_id"]].append(([float(value) for value in entry["bbox"]], float(entry["score"])))
+        self._ids_by_name: dict[str, Any] = {} if images_path is None else load_coco_image_ids(images_path)
 
     def image_id(self, key: Any) -> Any:
         """The image id for ``key``: an image id, or a file path matched to the images file's ``file_name``

@@ -54,8 +54,8 @@ from typing import Literal
 
 import numpy as np
 
-from posekit.data.tracks2d import check_image_size, interpolate_missing
-from posekit.geometry import normalize_screen_coordinates
+from posekit.data.tracks2d import interpolate_missing
+from posekit.geometry import check_image_size, normalize_screen_coordinates
 from posekit.inference.lifting import lift_sequence
 from posekit.io.atomic import atomic_path
 from posekit.models.lift3d import FoldedTemporalModel, Lifter, TemporalModel

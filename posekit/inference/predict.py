@@ -44,6 +44,7 @@ from posekit.inference.detectors import BoxFileDetector, match_file_name
 from posekit.inference.estimator import PoseEstimator, build_estimator, for_video
 from posekit.inference.smoothing import PoseSmoother
 from posekit.inference.video import VideoPosePipeline
+from posekit.io.coco import load_coco_image_ids
 from posekit.io.images import is_image_path, read_image, write_image
 from posekit.io.video import VideoReader, VideoWriter, is_video_path, suppress_native_stderr
 from posekit.skeletons import get_skeleton
@@ -269,18 +270,6 @@ def collect_inputs(arguments: Sequence[str | os.PathLike[str]]) -> tuple[list[In
     return inputs, notes, errors
 
 
-def _load_image_ids(path: str | None) -> dict[str, int]:
-    if path is None:
-        return {}
-    from posekit.metrics.coco import load_json
-
-    data = load_json(path, "images file")
-    listing = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(listing, list):
-        raise ValueError(f"images file {path} must be a COCO JSON with an 'images' list")
-    return {Path(str(image["file_name"])).as_posix(): int(image["id"]) for image in listing}
-
-
 def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
     name = f"{stem}{suffix}"
     counter = 2
@@ -329,7 +318,11 @@ class _Run:
             if options.detections is not None
             else None
         )
-        self.image_ids = _load_image_ids(options.images_json)
+        self.image_ids: dict[str, int] = (
+            {}
+            if options.images_json is None
+            else {name: int(image_id) for name, image_id in load_coco_image_ids(options.images_json).items()}
+        )
         self.next_id = max(self.image_ids.values(), default=0) + 1
         self.vis_names: set[str] = set()
         self.bvh_names: set[str] = set()

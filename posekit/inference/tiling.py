@@ -46,6 +46,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from posekit.geometry import check_image_size
 from posekit.inference.detections import NUM_ALIGNMENT_POINTS, PersonDetections, PersonDetector
 from posekit.inference.image import to_rgb_uint8
 
@@ -104,7 +105,7 @@ def plan_tiles(image_size: tuple[int, int], tile_side: int, overlap: float) -> n
     Returns:
         ``(T, 4)`` int64 tiles ``(x0, y0, x1, y1)``: pixel columns ``x0 .. x1 - 1``, rows ``y0 .. y1 - 1``.
     """
-    width, height = _check_image_size(image_size)
+    width, height = check_image_size(image_size)
     columns = tile_starts(width, tile_side, overlap)
     rows = tile_starts(height, tile_side, overlap)
     top, left = np.meshgrid(rows, columns, indexing="ij")  # (R, C) each
@@ -138,7 +139,7 @@ def auto_tile_sides(
     Returns:
         Tile sides, decreasing; empty when the image is not tiled.
     """
-    width, height = _check_image_size(image_size)
+    width, height = check_image_size(image_size)
     if min_tile_side < 1 or zoom_step <= 1.0 or max_levels < 0:
         raise ValueError(
             "expected min_tile_side >= 1, zoom_step > 1, max_levels >= 0, "
@@ -246,7 +247,7 @@ def shift_detections(
         boxes=(detections.boxes + np.tile(shift, 2)).astype(np.float32),  # (N, 4) + (4,)
         scores=detections.scores.astype(np.float32),
         keypoints=(detections.keypoints + shift).astype(np.float32),  # (N, 4, 2) + (2,)
-        image_size=_check_image_size(image_size),
+        image_size=check_image_size(image_size),
     )
 
 
@@ -279,7 +280,7 @@ def merge_detections(
     Returns:
         ``PersonDetections`` sorted by decreasing score.
     """
-    size = _check_image_size(image_size)
+    size = check_image_size(image_size)
     if max_detections is not None and max_detections < 1:
         raise ValueError(f"max_detections must be a positive integer or None, got {max_detections}")
     if not detections:
@@ -420,7 +421,7 @@ class TiledPersonDetector:
 
     def tile_sides(self, image_size: tuple[int, int]) -> list[int]:
         """Tile side of every level for an image of size ``(w, h)`` (empty: no tiling)."""
-        width, height = _check_image_size(image_size)
+        width, height = check_image_size(image_size)
         if self.tiles == "off":
             return []
         if self.tiles == "auto":
@@ -475,9 +476,3 @@ class TiledPersonDetector:
             keep = inside_fraction(regions_used, open_region) >= self.min_inside
             found.append(detections.select(np.flatnonzero(keep)))
         return merge_detections(found, size, self.nms_iou, self.weighted, self.max_detections, self.containment)
-
-
-def _check_image_size(image_size: tuple[int, int]) -> tuple[int, int]:
-    if len(image_size) != 2 or int(image_size[0]) < 1 or int(image_size[1]) < 1:
-        raise ValueError(f"image_size must be (w, h) with positive sizes, got {image_size}")
-    return int(image_size[0]), int(image_size[1])

@@ -24,7 +24,6 @@ from posekit.metrics.coco import (
 )
 from posekit.metrics.mpjpe import (
     H36M_ACTION_ABBREVIATIONS,
-    H36M_ACTIONS,
     acceleration_error,
     action_table,
     format_action_table,
@@ -52,7 +51,6 @@ from posekit.metrics.pck import (
 __all__ = [
     "COCO_METRIC_NAMES",
     "CROWDPOSE_METRIC_NAMES",
-    "H36M_ACTIONS",
     "H36M_ACTION_ABBREVIATIONS",
     "MPII_SUMMARY_NAMES",
     "PCKResult",

@@ -26,20 +26,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from posekit.io.json import load_json
+
 __all__ = [
     "COCO_METRIC_NAMES",
     "CROWDPOSE_METRIC_NAMES",
     "coco_keypoint_eval",
-    "load_json",
     "oks",
     "oks_nms",
     "pairwise_oks",
@@ -327,29 +326,6 @@ def soft_oks_nms(
 # --------------------------------------------------------------------------------------------------
 # COCO AP / AR through pycocotools
 # --------------------------------------------------------------------------------------------------
-
-
-def load_json(path: str | os.PathLike[str], what: str) -> Any:
-    """Read a JSON file, turning every failure into one clear sentence.
-
-    Raises:
-        OSError: the file is missing or unreadable.
-        ValueError: the file is not valid JSON.
-    """
-    file_path = Path(path)
-    try:
-        text = file_path.read_text(encoding="utf-8")
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise OSError(f"cannot read {what} file {str(file_path)!r}: {reason}") from error
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{what} file {str(file_path)!r} is not UTF-8 text: {error.reason}") from error
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{what} file {str(file_path)!r} is not valid JSON ({error.msg} at line {error.lineno})"
-        ) from error
 
 
 def _short_list(values: Sequence[Any], limit: int = 10) -> str:

@@ -31,9 +31,9 @@ import numpy as np
 
 from posekit.geometry import array_api as xp
 from posekit.geometry.array_api import ArrayT
+from posekit.skeletons.h36m_actions import H36M_ACTIONS
 
 __all__ = [
-    "H36M_ACTIONS",
     "H36M_ACTION_ABBREVIATIONS",
     "acceleration_error",
     "action_table",
@@ -333,23 +333,6 @@ def pve(
 # Human3.6M per-action tables
 # --------------------------------------------------------------------------------------------------
 
-H36M_ACTIONS: tuple[str, ...] = (
-    "Directions",
-    "Discussion",
-    "Eating",
-    "Greeting",
-    "Phoning",
-    "Photo",
-    "Posing",
-    "Purchases",
-    "Sitting",
-    "SittingDown",
-    "Smoking",
-    "Waiting",
-    "WalkDog",
-    "Walking",
-    "WalkTogether",
-)
 # Column headers of the per-action tables in the literature (VideoPose3D, Table 1).
 H36M_ACTION_ABBREVIATIONS: dict[str, str] = {
     "Directions": "Dir.",

@@ -16,6 +16,7 @@ from posekit.skeletons.convert import (
     flip_keypoints,
 )
 from posekit.skeletons.definitions import BLAZEPOSE, COCO, CROWDPOSE, H36M, MPII, NTU, SMPL
+from posekit.skeletons.h36m_actions import H36M_ACTIONS
 from posekit.skeletons.skeleton import (
     Skeleton,
     auto_flip_pairs,
@@ -32,6 +33,7 @@ __all__ = [
     "CROWDPOSE",
     "DERIVATIONS",
     "H36M",
+    "H36M_ACTIONS",
     "MPII",
     "NTU",
     "SMPL",

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from posekit.cli.main import main
+from posekit.export.onnx import read_onnx_metadata
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
-from posekit.io.onnx_export import read_onnx_metadata
 from posekit.models.lift3d.videopose3d import TemporalModel
 
 

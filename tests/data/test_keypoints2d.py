@@ -1,4 +1,4 @@
-"""Top-down datasets: real sample files, missing fields, missing and corrupt images, head boxes."""
+"""Top-down datasets: real sample files, missing fields, missing and corrupt images, MPII head boxes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pytest
 from posekit.data.keypoints2d import (
     TopDownDataset,
     load_coco_keypoints,
-    load_detections,
-    load_head_boxes,
     load_mpii,
 )
 
@@ -46,8 +44,6 @@ def test_crowdpose_file(shared_data: Path) -> None:
 def test_crowdpose_detections(shared_data: Path) -> None:
     folder = shared_data / "crowdpose"
     detections = folder / "test_crowdpose_det_AP_40.json"
-    assert len(load_detections(detections)) == 6
-    assert len(load_detections(detections, box_score_threshold=0.99)) == 5
     records = load_coco_keypoints(
         folder / "test_crowdpose.json", folder, "crowdpose", (192, 256), detections=detections, box_score_threshold=0.99
     )
@@ -80,22 +76,7 @@ def test_mpii_file(shared_data: Path) -> None:
     assert records.image_ids[0] == 5808361 and records.head_boxes is None
 
 
-def test_head_boxes_from_mat_npz_and_npy(tmp_path: Path, shared_data: Path) -> None:
-    from scipy.io import savemat
-
-    boxes = np.array([[10.0, 20.0, 40.0, 60.0], [0.0, 0.0, 5.0, 5.0]])
-    corners = np.stack([boxes[:, :2].T, boxes[:, 2:].T])  # (2 corners, 2 xy, N) as gt_valid.mat
-    savemat(tmp_path / "gt_valid.mat", {"headboxes_src": corners})
-    np.testing.assert_allclose(load_head_boxes(tmp_path / "gt_valid.mat"), boxes)
-    np.savez(tmp_path / "heads.npz", head_boxes=boxes)
-    np.testing.assert_allclose(load_head_boxes(tmp_path / "heads.npz", expected=2), boxes)
-    np.save(tmp_path / "heads.npy", boxes)
-    np.testing.assert_allclose(load_head_boxes(tmp_path / "heads.npy"), boxes)
-    with pytest.raises(ValueError, match="2 head boxes for 3 annotations"):
-        load_head_boxes(boxes, expected=3)
-    np.savez(tmp_path / "wrong.npz", boxes=boxes)
-    with pytest.raises(ValueError, match=r"wrong\.npz: has no array 'head_boxes'"):
-        load_head_boxes(tmp_path / "wrong.npz")
+def test_mpii_file_with_head_boxes(shared_data: Path) -> None:
     folder = shared_data / "mpii"
     heads = np.tile([[0.0, 0.0, 30.0, 40.0]], (5, 1))
     records = load_mpii(folder / "test_mpii.json", folder, head_boxes=heads)
@@ -135,10 +116,6 @@ def test_missing_fields_name_file_and_field(tmp_path: Path) -> None:
     mpii.write_text(json.dumps([{"image": "a.jpg", "center": [1, 2], "scale": 1.0, "joints": [[0, 0]] * 16}]))
     with pytest.raises(ValueError, match=r"mpii\.json: entry 0 has no field 'joints_vis'"):
         load_mpii(mpii, tmp_path)
-    detections = tmp_path / "detections.json"
-    detections.write_text(json.dumps([{"image_id": 1, "bbox": [0, 0, 1, 1]}]))
-    with pytest.raises(ValueError, match=r"detections\.json: entry 0 has no field 'score'"):
-        load_detections(detections)
 
 
 def test_missing_and_corrupt_images(tmp_path: Path) -> None:

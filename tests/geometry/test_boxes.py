@@ -14,6 +14,7 @@ from posekit.geometry import (
     box_xywh_to_xyxy,
     box_xyxy_to_cs,
     box_xyxy_to_xywh,
+    check_image_size,
     clip_boxes,
     fix_aspect_ratio,
     pixels_to_scale,
@@ -143,3 +144,11 @@ def test_box_from_keypoints_torch_gradient_finite() -> None:
 def test_bad_shapes_raise_value_error(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_check_image_size() -> None:
+    assert check_image_size((640, 480)) == (640, 480) and check_image_size(np.array([3.0, 2.0])) == (3, 2)
+    with pytest.raises(ValueError, match="must be \\(w, h\\) in pixels"):
+        check_image_size((1, 2, 3))
+    with pytest.raises(ValueError, match="positive entries"):
+        check_image_size((0, 10))

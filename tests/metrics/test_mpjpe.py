@@ -12,7 +12,6 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.spatial.transform import Rotation
 
 from posekit.metrics import (
-    H36M_ACTIONS,
     acceleration_error,
     action_table,
     format_action_table,
@@ -24,6 +23,7 @@ from posekit.metrics import (
     pve,
     weighted_mpjpe,
 )
+from posekit.skeletons import H36M_ACTIONS
 
 
 def random_poses(seed: int, shape: tuple[int, ...] = (6, 17, 3)) -> tuple[np.ndarray, np.ndarray]:

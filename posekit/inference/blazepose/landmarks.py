@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from posekit.geometry import check_image_size
 from posekit.inference.blazepose.assets import BLAZEPOSE_LANDMARK_FILE, TfliteModel, blazepose_asset_path
 from posekit.inference.blazepose.detector import crop_rotated_rect, pad_roi_to_aspect, sigmoid
 from posekit.inference.detections import PersonDetections
@@ -141,11 +142,6 @@ def alignment_points_to_rois(center_points: np.ndarray, scale_points: np.ndarray
     )
 
 
-def _check_image_size(image_size: tuple[int, int] | None) -> None:
-    if image_size is not None and (len(image_size) != 2 or min(image_size) < 1):
-        raise ValueError(f"image_size must be (w, h) with positive sizes, got {image_size}")
-
-
 def detections_to_rois(detections: PersonDetections, image_size: tuple[int, int] | None = None) -> Rois:
     """Body ROIs from BlazePose detections (MediaPipe ``PoseDetectionToRoi``): alignment points 0 and 1.
 
@@ -157,7 +153,8 @@ def detections_to_rois(detections: PersonDetections, image_size: tuple[int, int]
     Returns:
         ``Rois`` (N), in the detections' order.
     """
-    _check_image_size(image_size)
+    if image_size is not None:
+        check_image_size(image_size)
     return alignment_points_to_rois(detections.keypoints[:, 0], detections.keypoints[:, 1])
 
 
@@ -176,7 +173,8 @@ def landmarks_to_rois(auxiliary_landmarks: np.ndarray, image_size: tuple[int, in
         raise ValueError(
             f"auxiliary_landmarks must have shape (N, A, 2) or (N, A, 3) with A >= 2, got {auxiliary_landmarks.shape}"
         )
-    _check_image_size(image_size)
+    if image_size is not None:
+        check_image_size(image_size)
     return alignment_points_to_rois(auxiliary_landmarks[:, 0, :2], auxiliary_landmarks[:, 1, :2])
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from posekit.io.onnx_export import (
+from posekit.export.onnx import (
     OnnxExportError,
     compare_with_torch,
     export_lifter_onnx,
