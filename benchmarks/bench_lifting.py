@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from posekit.inference.lifting import cpu_supports_fast_bf16, lift_sequence
+from posekit.inference.lift3d.sequence import cpu_supports_fast_bf16, lift_sequence
 from posekit.io.atomic import atomic_write_json
 from posekit.models.lift3d import TemporalModel, fold_batchnorm
 

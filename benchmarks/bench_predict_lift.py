@@ -48,7 +48,7 @@ POSEKIT = [sys.executable, "-m", "posekit"]
 
 def lifter_checkpoint(folder: Path) -> tuple[Path | None, str]:
     """The default lifter's path (None = use it), or a random checkpoint of its architecture."""
-    from posekit.inference.default_lifter import default_lifter_path
+    from posekit.inference.lift3d.default_lifter import default_lifter_path
 
     if default_lifter_path().is_file():
         return None, f"default lifter {default_lifter_path().name}"
@@ -83,9 +83,9 @@ def stage_timings(
     """Seconds of the 3D stages alone on the tracks of a 2D run."""
     import torch
 
-    from posekit.inference.default_lifter import load_default_lifter
-    from posekit.inference.lift_pipeline import TrackCollector, lift_tracks
-    from posekit.inference.streaming import StreamingLifter
+    from posekit.inference.lift3d.default_lifter import load_default_lifter
+    from posekit.inference.lift3d.streaming import StreamingLifter
+    from posekit.inference.lift3d.tracks import TrackCollector, lift_tracks
     from posekit.models.lift3d import load_lifter
     from posekit.structures import PoseInstances
     from posekit.viz.plot3d import SkeletonView3D, absolute_poses_by_frame

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from posekit.config import load_config, read_config_file
-from posekit.inference.default_lifter import default_lifter_path
+from posekit.inference.lift3d.default_lifter import default_lifter_path
 from posekit.tasks.lift3d import Lift3DConfig, evaluate
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "videopose3d" / "deepmimic_default.yaml"

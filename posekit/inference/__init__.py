@@ -7,15 +7,15 @@ Where things are:
   estimator implements (top-down here; bottom-up and mesh estimators plug in the same way) and
   :func:`build_estimator`;
 * :mod:`~posekit.inference.topdown`: :class:`TopDownPipeline` (person detector + per-person
-  estimator) and the BlazePose pipeline builder; :mod:`~posekit.inference.topdown_model`: any
+  estimator) and the BlazePose pipeline builder; :mod:`~posekit.inference.model_estimator`: any
   registered 2D model as the per-person estimator;
 * :mod:`~posekit.inference.blazepose`: the bundled BlazePose detector and landmark model;
-  :mod:`~posekit.inference.detections`, :mod:`~posekit.inference.detectors` (box files) and
+  :mod:`~posekit.inference.detections`, :mod:`~posekit.inference.box_file` (boxes from a file) and
   :mod:`~posekit.inference.tiling`: person detection;
 * :mod:`~posekit.inference.video` (tracking any estimator over frames), :mod:`~posekit.inference.tracking`
   (track ids), :mod:`~posekit.inference.smoothing` (One Euro);
-* 3D: :mod:`~posekit.inference.lifting` (a lifter over one sequence), ``lift_pipeline`` (tracks of
-  a video), ``streaming`` (frame by frame), ``video_lifting`` (one video), ``default_lifter``;
+* :mod:`~posekit.inference.lift3d`: 3D from the 2D tracks (a lifter over one sequence, over the
+  tracks of a video, streamed frame by frame; the shipped default lifter);
 * :mod:`~posekit.inference.predict`: :func:`predict`, the library behind ``posekit predict``.
 
 Names are imported lazily (PEP 562) so that ``import posekit.inference`` stays cheap and the
@@ -36,19 +36,20 @@ _LAZY: dict[str, str] = {
     "TopDownPipeline": "posekit.inference.topdown",
     "build_blazepose_pipeline": "posekit.inference.topdown",
     "PersonDetections": "posekit.inference.detections",
-    "BoxFileDetector": "posekit.inference.detectors",
+    "BoxFileDetector": "posekit.inference.box_file",
     "TiledPersonDetector": "posekit.inference.tiling",
     "PoseTracker": "posekit.inference.tracking",
     "OneEuroFilter": "posekit.inference.smoothing",
     "VideoPosePipeline": "posekit.inference.video",
-    "lift_sequence": "posekit.inference.lifting",
-    "default_lifter_path": "posekit.inference.default_lifter",
-    "load_default_lifter": "posekit.inference.default_lifter",
-    "lift_tracks": "posekit.inference.lift_pipeline",
-    "StreamingLifter": "posekit.inference.streaming",
-    "VideoLifter": "posekit.inference.video_lifting",
-    "ModelPoseEstimator": "posekit.inference.topdown_model",
-    "build_model_estimator": "posekit.inference.topdown_model",
+    "lift_sequence": "posekit.inference.lift3d.sequence",
+    "default_lifter_path": "posekit.inference.lift3d.default_lifter",
+    "load_default_lifter": "posekit.inference.lift3d.default_lifter",
+    "lift_tracks": "posekit.inference.lift3d.tracks",
+    "StreamingLifter": "posekit.inference.lift3d.streaming",
+    "VideoLifter": "posekit.inference.lift3d.video",
+    "lift_people": "posekit.inference.lift3d.video",
+    "ModelPoseEstimator": "posekit.inference.model_estimator",
+    "build_model_estimator": "posekit.inference.model_estimator",
     "PredictOptions": "posekit.inference.predict",
     "PredictResult": "posekit.inference.predict",
     "predict": "posekit.inference.predict",

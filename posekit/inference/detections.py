@@ -3,7 +3,7 @@
 A :class:`PersonDetector` is anything with ``detect(image) -> PersonDetections``: the BlazePose
 detector (:mod:`posekit.inference.blazepose.detector`), the tiled detector over it
 (:mod:`posekit.inference.tiling`) and person boxes read from a COCO detection results file
-(:class:`posekit.inference.detectors.BoxFileDetector`). Detections that carry only boxes (from a
+(:class:`posekit.inference.box_file.BoxFileDetector`). Detections that carry only boxes (from a
 file or another detector) have NaN alignment points, which tells pose estimators to build their
 region from the box.
 

@@ -78,7 +78,7 @@ def build_estimator(
     Args:
         model: ``None`` for the shipped BlazePose pipeline (detector + landmark model); else a
             registered 2D single-person model name, run on every person the BlazePose detector
-            finds (:func:`~posekit.inference.topdown_model.build_model_estimator`; its instance
+            finds (:func:`~posekit.inference.model_estimator.build_model_estimator`; its instance
             scores are HRNet's rescoring, box score x mean confident keypoint score).
         weights: the model's checkpoint (posekit or official); required with ``model``.
         max_people: at most this many people per image (best first).
@@ -104,7 +104,7 @@ def build_estimator(
         )
     if weights is None:
         raise ValueError(f"model {model} needs weights: posekit ships no weights for it")
-    from posekit.inference.topdown_model import build_model_estimator  # torch: imported only when used
+    from posekit.inference.model_estimator import build_model_estimator  # torch: imported only when used
 
     return TopDownPipeline(
         detector=build_person_detector(detector_min_score, num_threads=num_threads, tiles=tiles),

@@ -4,7 +4,7 @@
 :class:`PredictOptions`, runs one :class:`~posekit.inference.estimator.PoseEstimator` over them
 (BlazePose by default, or a registered 2D model), tracks and smooths the people of videos
 (:class:`~posekit.inference.video.VideoPosePipeline`), lifts them to 3D when asked
-(:mod:`posekit.inference.video_lifting`) and returns a :class:`PredictResult` with typed poses per
+(:mod:`posekit.inference.lift3d.video`) and returns a :class:`PredictResult` with typed poses per
 image or frame. With ``out`` set it also writes, atomically:
 
 * ``predictions.json``: a list in COCO keypoint results format, one entry per person:
@@ -17,7 +17,7 @@ image or frame. With ``out`` set it also writes, atomically:
   camera frame, root-relative) and ``trajectory`` (the pelvis in camera space, metres);
 * ``vis/<name>.jpg`` / ``vis/<name>.mp4`` overlays (``vis``), ``vis/<name>_3d.jpg|mp4`` (``lift``),
   ``vis/<name>_3d.gif`` (``gif``), ``bvh/<name>_track<id>.bvh`` per video track (``bvh``) and
-  ``poses3d.npz`` (``lift``; :func:`posekit.inference.lift_pipeline.save_poses3d_npz`).
+  ``poses3d.npz`` (``lift``; :func:`posekit.io.poses.save_poses3d_npz`).
 
 Each input is processed on its own: one that cannot be read gets one message and the others go
 on. Messages (notes, warnings, errors) go to the ``report`` callback as they happen, as
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from posekit.inference.detectors import BoxFileDetector, match_file_name
+from posekit.inference.box_file import BoxFileDetector, match_file_name
 from posekit.inference.estimator import PoseEstimator, build_estimator, for_video
 from posekit.inference.smoothing import PoseSmoother
 from posekit.inference.video import VideoPosePipeline
@@ -52,7 +52,7 @@ from posekit.structures import PoseInstances, PoseSequence
 from posekit.viz.draw import draw_poses
 
 if TYPE_CHECKING:  # torch is imported only when lifting
-    from posekit.inference.video_lifting import VideoLifter
+    from posekit.inference.lift3d.video import VideoLifter
     from posekit.models.lift3d import Lifter
 
 __all__ = ["FramePoses", "InputFile", "PredictOptions", "PredictResult", "collect_inputs", "predict"]
@@ -289,12 +289,12 @@ def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
     """
     import torch
 
-    from posekit.inference.lift_pipeline import check_lifter
+    from posekit.inference.lift3d.tracks import check_lifter
     from posekit.models.lift3d import load_lifter
 
     torch.set_num_threads(threads if threads is not None else 1)
     if path is None:
-        from posekit.inference.default_lifter import load_default_lifter
+        from posekit.inference.lift3d.default_lifter import load_default_lifter
 
         lifter = load_default_lifter()
     else:
@@ -368,7 +368,7 @@ class _Run:
         frame = FramePoses(str(item.path), self.take_image_id(str(item.path)), self.convert(instances))
         lifted = None
         if self.lifter is not None:
-            from posekit.inference.video_lifting import lift_people
+            from posekit.inference.lift3d.video import lift_people
 
             options = self.options
             lifted = lift_people(
@@ -402,7 +402,7 @@ class _Run:
         )
         frames: list[FramePoses] = []
         people = 0
-        from posekit.inference.video_lifting import VideoLifter
+        from posekit.inference.lift3d.video import VideoLifter
 
         lift = (
             None
@@ -623,7 +623,7 @@ def _write_results(run: _Run) -> None:
 
     assert run.out is not None
     if run.options.lift:
-        from posekit.inference.lift_pipeline import save_poses3d_npz
+        from posekit.io.poses import save_poses3d_npz
 
         run.result.poses3d_path = save_poses3d_npz(run.out / "poses3d.npz", run.result.lifted)
     run.result.predictions_path = atomic_write_json(run.out / "predictions.json", run.result.to_coco_results())

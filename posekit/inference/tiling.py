@@ -2,7 +2,7 @@
 
 The BlazePose person detector sees every image letterboxed to 224 x 224, so in a 1920 x 1080
 frame a person 150 px tall becomes 17 px tall and is missed. :class:`TiledPersonDetector` wraps
-any :class:`~posekit.inference.detectors.PersonDetector` and runs it on
+any :class:`~posekit.inference.box_file.PersonDetector` and runs it on
 
 * the whole image (finds the large people), and
 * square tiles that overlap by ``overlap`` of their side, on one or more levels ("zoom levels")

@@ -5,7 +5,7 @@
 pixels) and is itself a whole-image :class:`~posekit.inference.estimator.PoseEstimator`. Two
 per-person estimators ship: :class:`~posekit.inference.blazepose.estimator.BlazePoseEstimator`
 (the default, :func:`build_blazepose_pipeline`) and
-:class:`~posekit.inference.topdown_model.ModelPoseEstimator` (any registered 2D model on the person
+:class:`~posekit.inference.model_estimator.ModelPoseEstimator` (any registered 2D model on the person
 boxes, :func:`posekit.inference.estimator.build_estimator`).
 
 Legend: ``N`` people, ``K`` keypoints; keypoints in image pixels, boxes ``xyxy``; images

@@ -4,7 +4,7 @@
   (``[{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...]``), as HRNet's
   ``_load_coco_person_detection_results`` does: the boxes of one category scoring at least a
   threshold. Used by :func:`posekit.data.load_coco_keypoints` (top-down evaluation on detected
-  boxes) and :class:`posekit.inference.detectors.BoxFileDetector` (``posekit predict --detections``).
+  boxes) and :class:`posekit.inference.box_file.BoxFileDetector` (``posekit predict --detections``).
 * :func:`load_coco_image_ids` maps the ``file_name`` of every image of a COCO JSON to its ``id``.
 """
 

@@ -430,7 +430,7 @@ def render_lift_image(image: np.ndarray, instances: PoseInstances, lifted: Seque
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
         instances: the 2D people drawn on the image (any skeleton).
-        lifted: the people's lifted one-frame sequences (:func:`posekit.inference.video_lifting.lift_people`).
+        lifted: the people's lifted one-frame sequences (:func:`posekit.inference.lift3d.video.lift_people`).
 
     Returns:
         ``(H, W + H, 3)`` uint8 RGB.

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from posekit.inference.blazepose.estimator import BlazePoseEstimator, box_rois
+from posekit.inference.box_file import BoxFileDetector
 from posekit.inference.detections import PersonDetections, box_detections
-from posekit.inference.detectors import BoxFileDetector
 from posekit.inference.tiling import TiledPersonDetector
 from posekit.inference.topdown import (
     TopDownPipeline,

@@ -10,7 +10,7 @@
 * :mod:`~posekit.models.lift3d.loading`: the architecture from the weights and the one checkpoint
   loader, :func:`load_lifter` (official ``.bin``, posekit lifters and training checkpoints).
 
-Running a lifter over whole sequences is :func:`posekit.inference.lifting.lift_sequence`.
+Running a lifter over whole sequences is :func:`posekit.inference.lift3d.sequence.lift_sequence`.
 """
 
 from posekit.models.lift3d.folded import FoldedTemporalModel, fold_batchnorm

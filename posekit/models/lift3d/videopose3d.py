@@ -104,7 +104,7 @@ def check_keypoints_2d(keypoints_2d: torch.Tensor, num_joints_in: int, in_featur
     if keypoints_2d.shape[1] < receptive_field:
         raise ValueError(
             f"keypoints_2d has {keypoints_2d.shape[1]} frames, fewer than the receptive field of "
-            f"{receptive_field} frames; pad the sequence (see posekit.inference.lifting.lift_sequence)"
+            f"{receptive_field} frames; pad the sequence (see posekit.inference.lift3d.sequence.lift_sequence)"
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from posekit.data.lifting_dataset import LiftingSequence
-from posekit.inference.lifting import lift_sequence
+from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.metrics import mpjpe as mpjpe_metric
 from posekit.metrics import mpjve, n_mpjpe, p_mpjpe
 from posekit.models.lift3d import Lifter, load_lifter

@@ -19,7 +19,7 @@ from posekit.data.keypoints2d import PersonRecords, TopDownDataset
 from posekit.data.transforms import collate
 from posekit.engine.trainer import resolve_device
 from posekit.geometry import affine_transform_points, invert_affine
-from posekit.inference.topdown_model import rescore_instances
+from posekit.inference.model_estimator import rescore_instances
 from posekit.io.atomic import atomic_write_json
 from posekit.metrics import coco_keypoint_eval, oks_nms, pck_box, pckh
 from posekit.metrics.pck import epe

@@ -10,7 +10,8 @@ import torch
 
 from posekit.data.tracks2d import pad_to_length
 from posekit.geometry import normalize_screen_coordinates
-from posekit.inference.lift_pipeline import (
+from posekit.inference.lift3d.sequence import lift_sequence
+from posekit.inference.lift3d.tracks import (
     DEFAULT_FOCAL_LENGTH_FACTOR,
     TrackCollector,
     estimate_root_trajectory,
@@ -18,10 +19,8 @@ from posekit.inference.lift_pipeline import (
     h36m_flip_indices,
     lift_keypoints,
     lift_tracks,
-    load_poses3d_npz,
-    save_poses3d_npz,
 )
-from posekit.inference.lifting import lift_sequence
+from posekit.io.poses import load_poses3d_npz, save_poses3d_npz
 from posekit.models.lift3d import Lifter, TemporalModel
 from posekit.skeletons import convert_keypoints
 from posekit.structures import PoseInstances, PoseSequence

@@ -8,7 +8,7 @@ Legend: ``N`` people in a frame, ``K`` keypoints of the 2D skeleton, ``J`` = 17 
 padding of the batch evaluation), and every new frame shifts in. With a **causal** lifter
 (``TemporalModel(..., causal=True)``: the output of a window aligns with its last frame) the pose
 of frame ``t`` is computed from frames ``t - rf + 1 .. t`` the moment frame ``t`` arrives, and the
-stream equals :func:`posekit.inference.lifting.lift_sequence` on the whole causal sequence, frame
+stream equals :func:`posekit.inference.lift3d.sequence.lift_sequence` on the whole causal sequence, frame
 by frame (float rounding aside; ``tests/inference/test_streaming.py``). Each window runs through
 the strided single-output form of the network (:class:`~posekit.models.lift3d.videopose3d.
 TemporalModelOptimized1f`, the same weights), so a frame costs one output's worth of convolutions,
@@ -29,7 +29,7 @@ last frame for the gap (no poses are emitted for the gap frames); a track unseen
 ``rf`` frames is finished (its pending frames flushed) and starts afresh if it comes back.
 
 Trajectory: the lifter's trajectory model when it has one (run the same way), else the pinhole
-fallback of :func:`posekit.inference.lift_pipeline.estimate_root_trajectory` on the frame itself.
+fallback of :func:`posekit.inference.lift3d.tracks.estimate_root_trajectory` on the frame itself.
 
 Speed: an update runs a handful of small convolutions (one window per track). Give PyTorch one
 thread (``torch.set_num_threads(1)``, as ``posekit predict --lift`` does): on a loaded 2-core
@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from posekit.geometry import normalize_screen_coordinates
-from posekit.inference.lift_pipeline import (
+from posekit.inference.lift3d.tracks import (
     LIFT_SKELETON,
     as_lifter,
     check_lifter,
@@ -140,7 +140,7 @@ class StreamingLifter:
         allow_delay: accept a non-causal lifter and emit each frame ``(rf - 1) / 2`` frames late.
         min_score: keypoints scoring at or below this count as missing.
         focal_length: pixels, for the pinhole trajectory fallback (lifters without a trajectory
-            model); default :func:`posekit.inference.lift_pipeline.default_focal_length`.
+            model); default :func:`posekit.inference.lift3d.tracks.default_focal_length`.
 
     Attributes:
         receptive_field: ``rf``.

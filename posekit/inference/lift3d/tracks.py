@@ -26,7 +26,7 @@ the track ends; :func:`posekit.data.tracks2d.interpolate_missing`), and a joint 
 mean of the other joints), flagged likewise.
 
 Short tracks: the lifter sees ``receptive_field`` frames per output;
-:func:`posekit.inference.lifting.lift_sequence` pads both ends with copies of the first and last
+:func:`posekit.inference.lift3d.sequence.lift_sequence` pads both ends with copies of the first and last
 frames (official evaluation padding), so any track, even a single frame or a single image, gets
 one pose per frame. A track much shorter than the receptive field is then mostly padding and its
 poses are those of a (less accurate) near-single-frame lifter.
@@ -46,18 +46,15 @@ given (``focal_length=``), so they are right up to that factor.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from posekit.data.tracks2d import interpolate_missing
 from posekit.geometry import check_image_size, normalize_screen_coordinates
-from posekit.inference.lifting import lift_sequence
-from posekit.io.atomic import atomic_path
+from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.models.lift3d import FoldedTemporalModel, Lifter, TemporalModel
 from posekit.skeletons import H36M, Skeleton, convert_keypoints_and_scores, get_skeleton
 from posekit.structures import PoseInstances, PoseSequence
@@ -74,8 +71,6 @@ __all__ = [
     "h36m_flip_indices",
     "lift_keypoints",
     "lift_tracks",
-    "load_poses3d_npz",
-    "save_poses3d_npz",
 ]
 
 DEFAULT_FOCAL_LENGTH_FACTOR = 1.15
@@ -503,106 +498,3 @@ class TrackCollector:
             timestamps = None if any(np.isnan(times)) else np.asarray(times)
             sequences.append(PoseSequence.from_instances(items, track_id=track_id, timestamps=timestamps))
         return sequences
-
-
-# ------------------------------------------------------------------------------------------ files
-def _track_key(file_index: int, track_id: int, single_file: bool) -> str:
-    return str(track_id) if single_file else f"{file_index}_{track_id}"
-
-
-def save_poses3d_npz(
-    path: str | os.PathLike[str],
-    tracks: Sequence[tuple[str, PoseSequence]],
-    *,
-    extra: Mapping[str, np.ndarray] | None = None,
-) -> Path:
-    """Write lifted tracks to one ``.npz`` (atomically); the layout ``posekit predict --lift`` uses.
-
-    Arrays (all numeric or unicode, no pickles):
-
-    * ``skeleton`` ``"h36m"``; ``units`` ``"metres"``; ``coordinates`` ``"camera"``;
-    * ``file_names`` ``(S,)`` the inputs, ``track_ids`` ``(N,)`` int64, ``track_files`` ``(N,)``
-      int64 index into ``file_names``, ``track_keys`` ``(N,)`` the key of each track's arrays:
-      the track id when every track comes from one file, else ``"<file index>_<track id>"``;
-    * per track ``key``: ``track_<key>_frames`` ``(T,)`` int64, ``track_<key>_keypoints_3d``
-      ``(T, 17, 3)`` float32 root-relative metres, ``track_<key>_trajectory`` ``(T, 3)``,
-      ``track_<key>_keypoints_2d`` ``(T, 17, 2)`` pixels (Human3.6M-17, filled) and
-      ``track_<key>_interpolated`` ``(T, 17)`` bool (2D values that were filled).
-
-    Args:
-        path: target ``.npz``.
-        tracks: ``(file name, lifted PoseSequence)`` pairs.
-        extra: more arrays to store as they are.
-    """
-    file_names: list[str] = []
-    for file_name, _ in tracks:
-        if file_name not in file_names:
-            file_names.append(file_name)
-    single = len(file_names) <= 1
-    arrays: dict[str, np.ndarray] = {
-        "skeleton": np.array(LIFT_SKELETON.name),
-        "units": np.array("metres"),
-        "coordinates": np.array("camera"),
-        "file_names": np.array(file_names, dtype=np.str_) if file_names else np.zeros(0, np.str_),
-    }
-    track_ids, track_files, keys = [], [], []
-    for file_name, sequence in tracks:
-        if sequence.keypoints_3d is None or sequence.trajectory is None:
-            raise ValueError(f"track {sequence.track_id} of {file_name} has no keypoints_3d/trajectory; lift it first")
-        file_index = file_names.index(file_name)
-        key = _track_key(file_index, sequence.track_id, single)
-        if key in keys:
-            raise ValueError(f"track {sequence.track_id} of {file_name} appears twice")
-        track_ids.append(sequence.track_id)
-        track_files.append(file_index)
-        keys.append(key)
-        arrays[f"track_{key}_frames"] = sequence.frames
-        arrays[f"track_{key}_keypoints_3d"] = sequence.keypoints_3d
-        arrays[f"track_{key}_trajectory"] = sequence.trajectory
-        arrays[f"track_{key}_keypoints_2d"] = sequence.keypoints[..., :2]
-        arrays[f"track_{key}_interpolated"] = sequence.scores <= 0
-    arrays["track_ids"] = np.asarray(track_ids, dtype=np.int64)
-    arrays["track_files"] = np.asarray(track_files, dtype=np.int64)
-    arrays["track_keys"] = np.array(keys, dtype=np.str_) if keys else np.zeros(0, np.str_)
-    for name, value in (extra or {}).items():
-        if name in arrays:
-            raise ValueError(f"extra array name {name!r} clashes with the layout")
-        arrays[name] = np.asarray(value)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)  # type: ignore[arg-type]
-    return Path(path)
-
-
-def load_poses3d_npz(path: str | os.PathLike[str]) -> list[tuple[str, PoseSequence]]:
-    """Read a file written by :func:`save_poses3d_npz` (``allow_pickle=False``).
-
-    Returns:
-        ``(file name, PoseSequence)`` pairs in the stored order, ``skeleton="h36m"``; 2D scores
-        are 0 where the 2D values were filled and 1 elsewhere.
-    """
-    with np.load(path, allow_pickle=False) as data:
-        try:
-            file_names = [str(name) for name in data["file_names"]]
-            results = []
-            for track_id, file_index, key in zip(
-                data["track_ids"], data["track_files"], data["track_keys"], strict=True
-            ):
-                interpolated = data[f"track_{key}_interpolated"]
-                results.append(
-                    (
-                        file_names[int(file_index)],
-                        PoseSequence(
-                            frames=data[f"track_{key}_frames"],
-                            keypoints=data[f"track_{key}_keypoints_2d"],
-                            scores=np.where(interpolated, 0.0, 1.0).astype(np.float32),
-                            skeleton=str(data["skeleton"]),
-                            track_id=int(track_id),
-                            keypoints_3d=data[f"track_{key}_keypoints_3d"],
-                            skeleton_3d=str(data["skeleton"]),
-                            trajectory=data[f"track_{key}_trajectory"],
-                        ),
-                    )
-                )
-        except KeyError as error:
-            raise ValueError(f"{os.fspath(path)} is not a posekit poses3d file: no array {error.args[0]!r}") from None
-    return results

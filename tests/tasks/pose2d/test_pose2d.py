@@ -37,7 +37,7 @@ from posekit.tasks.pose2d import (
     training_losses,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIGS = sorted(path for path in (REPO / "configs").rglob("*.yaml") if read_config_file(path).get("task") == "pose2d")
 
 

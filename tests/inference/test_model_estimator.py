@@ -16,13 +16,13 @@ import torch
 
 from posekit.codecs import IntegralRegression, MSRAHeatmap, RegressionLabel, UDPHeatmap
 from posekit.inference.detections import PersonDetections, box_detections
-from posekit.inference.topdown import PersonPoseEstimator, TrackingPoseEstimator
-from posekit.inference.topdown_model import (
+from posekit.inference.model_estimator import (
     ModelPoseEstimator,
     build_model_estimator,
     detection_person_boxes,
     rescore_instances,
 )
+from posekit.inference.topdown import PersonPoseEstimator, TrackingPoseEstimator
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, save_checkpoint
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, denormalize_images
 from posekit.skeletons import get_skeleton

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.inference.lifting import lift_sequence
+from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.models.lift3d import Lifter, TemporalModel, fold_batchnorm
 
 # Human3.6M left/right joints (as in the official skeleton definition).

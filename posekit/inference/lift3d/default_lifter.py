@@ -34,7 +34,7 @@ DEFAULT_LIFTER_SHA256 = "3187e61668087145a042d9be52e7a8601f882588bef6cae909509e5
 
 def default_lifter_path() -> Path:
     """Path of the shipped default lifter checkpoint (whether or not it exists)."""
-    return Path(__file__).resolve().parent.parent / "assets" / "lifter" / "videopose3d_deepmimic.pt"
+    return Path(__file__).resolve().parents[2] / "assets" / "lifter" / "videopose3d_deepmimic.pt"
 
 
 def _checked_path(verify: bool) -> Path:

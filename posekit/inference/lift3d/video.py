@@ -4,11 +4,11 @@
 tracked people (any estimator, any registered 2D skeleton) and returns one Human3.6M-17
 :class:`~posekit.structures.PoseSequence` per track with ``keypoints_3d`` and ``trajectory``:
 
-* batch (default): the frames are collected per track (:class:`~posekit.inference.lift_pipeline.TrackCollector`)
-  and each track is lifted once the video is read (:func:`~posekit.inference.lift_pipeline.lift_tracks`:
+* batch (default): the frames are collected per track (:class:`~posekit.inference.lift3d.tracks.TrackCollector`)
+  and each track is lifted once the video is read (:func:`~posekit.inference.lift3d.tracks.lift_tracks`:
   centred windows, missing values interpolated from both sides), with the BatchNorm-folded model;
 * causal: each frame is lifted when it arrives, from past frames only
-  (:class:`~posekit.inference.streaming.StreamingLifter`); a non-causal lifter lags
+  (:class:`~posekit.inference.lift3d.streaming.StreamingLifter`); a non-causal lifter lags
   ``(receptive_field - 1) / 2`` frames (:attr:`VideoLifter.latency`).
 
 :func:`lift_people` lifts the people of one image, each as a one-frame track.
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.inference.lift_pipeline import TrackCollector, lift_tracks
-from posekit.inference.streaming import StreamedPose, StreamingLifter
+from posekit.inference.lift3d.streaming import StreamedPose, StreamingLifter
+from posekit.inference.lift3d.tracks import TrackCollector, lift_tracks
 from posekit.models.lift3d import Lifter
 from posekit.structures import PoseInstances, PoseSequence
 
@@ -47,7 +47,7 @@ def lift_people(
         focal_length: pixels, for the pinhole trajectory fallback.
 
     Returns:
-        ``N`` sequences of length 1, same order (see :func:`~posekit.inference.lift_pipeline.lift_tracks`).
+        ``N`` sequences of length 1, same order (see :func:`~posekit.inference.lift3d.tracks.lift_tracks`).
     """
     sequences = [
         PoseSequence(
@@ -66,7 +66,7 @@ class VideoLifter:
     """3D poses of every tracked person of one video.
 
     Args:
-        lifter: a Human3.6M-17 lifter (checked with :func:`~posekit.inference.lift_pipeline.check_lifter`).
+        lifter: a Human3.6M-17 lifter (checked with :func:`~posekit.inference.lift3d.tracks.check_lifter`).
         causal: lift while the video is read, from past frames only (streaming); else whole tracks
             at the end.
         flip_test: horizontal-flip test-time augmentation.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from posekit.inference.lift_pipeline import lift_tracks
-from posekit.inference.streaming import StreamingLifter, single_output_model
+from posekit.inference.lift3d.streaming import StreamingLifter, single_output_model
+from posekit.inference.lift3d.tracks import lift_tracks
 from posekit.models.lift3d import Lifter, TemporalModel
 from posekit.structures import PoseInstances, PoseSequence
 

@@ -9,13 +9,13 @@ import pytest
 
 from posekit.data.mocap import load_deepmimic_clips
 from posekit.data.mocap_lifting import render_lifting_sequences
-from posekit.inference.default_lifter import (
+from posekit.inference.lift3d.default_lifter import (
     DEFAULT_LIFTER_SHA256,
     default_lifter_info,
     default_lifter_path,
     load_default_lifter,
 )
-from posekit.inference.lifting import lift_sequence
+from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.metrics import mpjpe, p_mpjpe
 from posekit.skeletons import H36M
 
