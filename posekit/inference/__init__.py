@@ -52,7 +52,6 @@ _LAZY: dict[str, str] = {
     "build_model_estimator": "posekit.inference.model_estimator",
     "PredictOptions": "posekit.inference.predict",
     "PredictResult": "posekit.inference.predict",
-    "predict": "posekit.inference.predict",
 }
 
 __all__ = sorted(_LAZY)
