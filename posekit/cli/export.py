@@ -7,8 +7,9 @@
 
 Every 2D single-person model (``posekit info`` lists them) and the VideoPose3D lifters
 (``videopose3d_*``) export; the graphs, their inputs and the stored metadata are described in
-:mod:`posekit.export.onnx`. The file is written atomically and, with ``--check``, only when
-onnxruntime agrees with torch to 1e-4 on random input.
+:mod:`posekit.export.onnx`; :func:`posekit.export.registered.export_registered_onnx` does the work.
+The file is written atomically and, with ``--check``, only when onnxruntime agrees with torch to
+1e-4 on random input.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from posekit.export.registered import export_registered_onnx
 
 PROG = "posekit export"
-LIFTER_PREFIX = "videopose3d"
 
 
 def _batch(value: str) -> int | None:
@@ -97,64 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _export_pose2d(args: argparse.Namespace) -> Any:
-    from posekit.export.onnx import export_pose2d_onnx
-    from posekit.models.pose2d.loading import build_model_codec, load_pose2d_model
-    from posekit.skeletons import get_skeleton
-
-    if args.frames is not None:
-        raise ValueError("--frames applies to VideoPose3D lifters only")
-    model, metadata, skeleton = load_pose2d_model(args.model, args.weights, args.skeleton)
-    codec_name = build_model_codec(model, metadata.codec, sigma=metadata.sigma, unbiased=metadata.unbiased).name
-    extra = {
-        "model": args.model,
-        "skeleton": skeleton,
-        "flip_indices": list(get_skeleton(skeleton).flip_indices),
-        "codec": {"name": codec_name, "sigma": metadata.sigma, "unbiased": metadata.unbiased},
-        "flip_test": {"enabled": metadata.flip_test, "shift_heatmap": metadata.shift_heatmap and codec_name != "udp"},
-    }
-    input_size = None if args.input_size is None else (args.input_size[0], args.input_size[1])
-    return export_pose2d_onnx(
-        model,
-        args.out,
-        input_size=input_size,
-        batch=args.batch,
-        opset=args.opset,
-        check=args.check,
-        metadata=extra,
-    )
-
-
-def _export_lifter(args: argparse.Namespace) -> Any:
-    from posekit.export.onnx import export_lifter_onnx
-    from posekit.models.lift3d import load_lifter
-    from posekit.models.registry import get_model
-
-    if args.input_size is not None:
-        raise ValueError("--input-size applies to 2D image models; lifters take keypoints_2d (B, T, J, 2)")
-    if args.skeleton is not None:
-        raise ValueError("--skeleton applies to 2D image models")
-    named = get_model(args.model)
-    model = named
-    if args.weights is not None:
-        lifter = load_lifter(args.weights, causal=bool(getattr(named, "causal", False)))
-        model = lifter.pose_model
-        if model.receptive_field() != named.receptive_field():  # type: ignore[operator]
-            raise ValueError(
-                f"{args.weights}: the weights have a receptive field of {model.receptive_field()} frames, "
-                f"{args.model} has {named.receptive_field()}"  # type: ignore[operator]
-            )
-    return export_lifter_onnx(
-        model,
-        args.out,
-        num_frames=args.frames,
-        batch=args.batch,
-        opset=args.opset,
-        check=args.check,
-        metadata={"model": args.model},
-    )
-
-
 def main(argv: Sequence[str]) -> int:
     """Run ``posekit export`` with ``argv``; return the exit status."""
     args = build_parser().parse_args(list(argv))
@@ -162,7 +105,17 @@ def main(argv: Sequence[str]) -> int:
         raise ValueError(f"--out must name a .onnx file, got {args.out!r}")
     if args.weights is not None and not Path(args.weights).is_file():
         raise FileNotFoundError(f"weights file not found: {args.weights}")
-    result = _export_lifter(args) if args.model.startswith(LIFTER_PREFIX) else _export_pose2d(args)
+    result = export_registered_onnx(
+        args.model,
+        args.out,
+        weights=args.weights,
+        skeleton=args.skeleton,
+        input_size=None if args.input_size is None else (args.input_size[0], args.input_size[1]),
+        frames=args.frames,
+        batch=args.batch,
+        opset=args.opset,
+        check=args.check,
+    )
     size_mb = Path(result.path).stat().st_size / 2**20
     print(f"wrote {result.path} ({size_mb:.1f} MB): {result.describe()}")
     return 0

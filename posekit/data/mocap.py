@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.geometry import quaternion_to_matrix
+from posekit.io.json import load_json
 
 URDF_SCALE = 0.25
 
@@ -277,9 +278,11 @@ def load_deepmimic_clip(path: str | Path, model: HumanoidModel | None = None) ->
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not a DeepMimic clip (invalid JSON: {error.msg})") from error
+        data = load_json(path, "DeepMimic clip")
+    except ValueError as error:  # not text or not JSON: say what the file was expected to be
+        cause = error.__cause__
+        detail = cause.msg if isinstance(cause, json.JSONDecodeError) else str(error)
+        raise ValueError(f"{path}: not a DeepMimic clip (invalid JSON: {detail})") from error
     if not isinstance(data, dict) or not isinstance(data.get("Frames"), list) or not data["Frames"]:
         raise ValueError(f"{path}: not a DeepMimic clip (expected a non-empty 'Frames' list)")
     frames = np.asarray(data["Frames"], dtype=np.float64)

@@ -185,6 +185,26 @@ def box_area(boxes: ArrayT) -> ArrayT:
     return width * height
 
 
+def _pairwise_overlap(boxes_a: ArrayT, boxes_b: ArrayT, name: str, over_smaller: bool) -> ArrayT:
+    boxes_a = _check_boxes(boxes_a, "boxes_a")
+    boxes_b = _check_boxes(boxes_b, "boxes_b")
+    if boxes_a.ndim != 2 or boxes_b.ndim != 2:
+        raise ValueError(
+            f"{name} expects boxes_a (N, 4) and boxes_b (M, 4), "
+            f"got {xp.shape_text(boxes_a)} and {xp.shape_text(boxes_b)}"
+        )
+    area_a = box_area(boxes_a)[:, None]  # (N, 1)
+    area_b = box_area(boxes_b)[None, :]  # (1, M)
+    top_left = xp.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])  # (N, M, 2)
+    bottom_right = xp.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])  # (N, M, 2)
+    size = xp.clip(bottom_right - top_left, minimum=0.0)
+    intersection = size[..., 0] * size[..., 1]
+    denominator = xp.minimum(area_a, area_b) if over_smaller else area_a + area_b - intersection
+    positive = denominator > 0
+    safe = xp.where(positive, denominator, xp.ones_like(denominator))
+    return xp.where(positive, intersection / safe, xp.zeros_like(denominator))
+
+
 def box_iou(boxes_a: ArrayT, boxes_b: ArrayT) -> ArrayT:
     """Pairwise intersection over union. numpy or torch (differentiable).
 
@@ -195,23 +215,20 @@ def box_iou(boxes_a: ArrayT, boxes_b: ArrayT) -> ArrayT:
     Returns:
         ``(N, M)`` IoU in ``[0, 1]``; 0 where the union is empty (two zero-area boxes).
     """
-    boxes_a = _check_boxes(boxes_a, "boxes_a")
-    boxes_b = _check_boxes(boxes_b, "boxes_b")
-    if boxes_a.ndim != 2 or boxes_b.ndim != 2:
-        raise ValueError(
-            f"box_iou expects boxes_a (N, 4) and boxes_b (M, 4), "
-            f"got {xp.shape_text(boxes_a)} and {xp.shape_text(boxes_b)}"
-        )
-    area_a = box_area(boxes_a)[:, None]  # (N, 1)
-    area_b = box_area(boxes_b)[None, :]  # (1, M)
-    top_left = xp.maximum(boxes_a[:, None, :2], boxes_b[None, :, :2])  # (N, M, 2)
-    bottom_right = xp.minimum(boxes_a[:, None, 2:], boxes_b[None, :, 2:])  # (N, M, 2)
-    size = xp.clip(bottom_right - top_left, minimum=0.0)
-    intersection = size[..., 0] * size[..., 1]
-    union = area_a + area_b - intersection
-    positive = union > 0
-    safe_union = xp.where(positive, union, xp.ones_like(union))
-    return xp.where(positive, intersection / safe_union, xp.zeros_like(union))
+    return _pairwise_overlap(boxes_a, boxes_b, "box_iou", over_smaller=False)
+
+
+def box_intersection_over_smaller(boxes_a: ArrayT, boxes_b: ArrayT) -> ArrayT:
+    """Pairwise intersection over the smaller of the two areas (1 when one box contains the other).
+
+    Args:
+        boxes_a: ``(N, 4)`` xyxy boxes.
+        boxes_b: ``(M, 4)`` xyxy boxes.
+
+    Returns:
+        ``(N, M)`` in ``[0, 1]``; 0 where the smaller box has no area. numpy or torch.
+    """
+    return _pairwise_overlap(boxes_a, boxes_b, "box_intersection_over_smaller", over_smaller=True)
 
 
 def clip_boxes(boxes: ArrayT, image_size: tuple[float, float] | np.ndarray) -> ArrayT:

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posekit.geometry import check_image_size
+from posekit.geometry import box_intersection_over_smaller, box_iou, check_image_size
 from posekit.inference.detections import NUM_ALIGNMENT_POINTS, PersonDetections, PersonDetector
 from posekit.inference.image import to_rgb_uint8
 
@@ -54,7 +54,6 @@ __all__ = [
     "TiledPersonDetector",
     "auto_tile_sides",
     "body_squares",
-    "box_iou_matrix",
     "inside_fraction",
     "merge_detections",
     "plan_tiles",
@@ -201,32 +200,6 @@ def inside_fraction(boxes: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(area), np.nan, fraction)
 
 
-def box_iou_matrix(boxes: np.ndarray, others: np.ndarray, over_smaller: bool = False) -> np.ndarray:
-    """IoU of every xyxy box in ``boxes (N, 4)`` with every box in ``others (M, 4)``.
-
-    Args:
-        boxes: ``(N, 4)`` xyxy boxes.
-        others: ``(M, 4)`` xyxy boxes.
-        over_smaller: divide the intersection by the smaller of the two areas instead of the union
-            (1 when one box contains the other).
-
-    Returns:
-        ``(N, M)`` float64 IoU (or intersection over the smaller area); 0 where the boxes do not overlap
-        or the denominator is 0.
-    """
-    if boxes.ndim != 2 or boxes.shape[1] != 4 or others.ndim != 2 or others.shape[1] != 4:
-        raise ValueError(f"boxes must have shapes (N, 4) and (M, 4), got {boxes.shape} and {others.shape}")
-    first = boxes.astype(np.float64)[:, None, :]  # (N, 1, 4)
-    second = others.astype(np.float64)[None, :, :]  # (1, M, 4)
-    width = np.clip(np.minimum(first[..., 2], second[..., 2]) - np.maximum(first[..., 0], second[..., 0]), 0.0, None)
-    height = np.clip(np.minimum(first[..., 3], second[..., 3]) - np.maximum(first[..., 1], second[..., 1]), 0.0, None)
-    intersection = width * height  # (N, M)
-    area_first = (first[..., 2] - first[..., 0]) * (first[..., 3] - first[..., 1])  # (N, 1)
-    area_second = (second[..., 2] - second[..., 0]) * (second[..., 3] - second[..., 1])  # (1, M)
-    denominator = np.minimum(area_first, area_second) if over_smaller else area_first + area_second - intersection
-    return np.where(denominator > 0, intersection / np.where(denominator > 0, denominator, 1.0), 0.0)
-
-
 def shift_detections(
     detections: PersonDetections, offset: tuple[float, float], image_size: tuple[int, int]
 ) -> PersonDetections:
@@ -291,9 +264,9 @@ def merge_detections(
     if scores.shape[0] == 0:
         return PersonDetections.empty(size)
     order = np.argsort(-scores, kind="stable")
-    same = box_iou_matrix(boxes, boxes) > iou_threshold  # (M, M)
+    same = box_iou(boxes, boxes) > iou_threshold  # (M, M)
     if containment is not None:
-        same |= box_iou_matrix(boxes, boxes, over_smaller=True) > containment
+        same |= box_intersection_over_smaller(boxes, boxes) > containment
     remaining = order
     kept: list[tuple[np.ndarray, float, np.ndarray]] = []
     while remaining.size > 0 and (max_detections is None or len(kept) < max_detections):

@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
+from posekit.geometry import box_intersection_over_smaller, box_iou
 from posekit.inference.blazepose.detector import BlazePoseDetector
 from posekit.inference.detections import PersonDetections
 from posekit.inference.tiling import (
     TiledPersonDetector,
     auto_tile_sides,
     body_squares,
-    box_iou_matrix,
     inside_fraction,
     merge_detections,
     plan_tiles,
@@ -139,7 +139,7 @@ def test_merge_detections_weighted_and_containment_by_hand() -> None:
     inner = PersonDetections(
         np.array([[0.0, 0.0, 5.0, 5.0]], np.float32), np.array([0.5], np.float32), points, (100, 100)
     )
-    assert box_iou_matrix(first.boxes, inner.boxes)[0, 0] == pytest.approx(0.25)
+    assert box_iou(first.boxes, inner.boxes)[0, 0] == pytest.approx(0.25)
     assert len(merge_detections([first, inner], (100, 100))) == 2
     assert len(merge_detections([first, inner], (100, 100), containment=0.6)) == 1
     assert len(merge_detections([], (100, 100))) == 0
@@ -232,7 +232,7 @@ def test_tiling_finds_at_least_the_plain_detections_on_a_real_frame(shared_data:
     # (the plain detector's one box here spans two dancers whom the tiles find separately).
     if len(plain):
         overlap = np.maximum(
-            box_iou_matrix(plain.boxes, found.boxes), box_iou_matrix(plain.boxes, found.boxes, over_smaller=True)
+            box_iou(plain.boxes, found.boxes), box_intersection_over_smaller(plain.boxes, found.boxes)
         )
         assert (overlap.max(axis=1) > 0.6).all()
     width, height = image.shape[1], image.shape[0]
