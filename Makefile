@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 
 lint: install
 	$(BIN)/ruff check posekit tests benchmarks
+	$(BIN)/ruff format --check posekit tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy

@@ -131,23 +131,38 @@ def main() -> None:
 
     rows: list[tuple[str, float, float, float | None]] = []
 
-    def add(name: str, single_call: Callable[[], object], batch_call: Callable[[], object] | None,
-            reference: Callable[[], object] | None = None) -> None:
+    def add(
+        name: str,
+        single_call: Callable[[], object],
+        batch_call: Callable[[], object] | None,
+        reference: Callable[[], object] | None = None,
+    ) -> None:
         single_ms = time_call(single_call, args.repeats)
         batch_ms = time_call(batch_call, max(3, args.repeats // 5)) / batch if batch_call else math.nan
         reference_ms = time_call(reference, args.repeats) if reference else None
         rows.append((name, single_ms, batch_ms, reference_ms))
 
-    add("encode msra", lambda: msra.encode(single), lambda: msra.encode(keypoints, per_instance=True),
-        lambda: reference_encode(single[0] / 4.0))
+    add(
+        "encode msra",
+        lambda: msra.encode(single),
+        lambda: msra.encode(keypoints, per_instance=True),
+        lambda: reference_encode(single[0] / 4.0),
+    )
     add("encode dark (unbiased)", lambda: dark.encode(single), lambda: dark.encode(keypoints, per_instance=True))
     add("encode udp gaussian", lambda: udp.encode(single), lambda: udp.encode(keypoints, per_instance=True))
-    add("encode udp combined", lambda: combined.encode(single),
-        lambda: combined.encode(keypoints, per_instance=True))
-    add("decode msra (quarter)", lambda: msra.decode(msra_maps[0]), lambda: msra.decode(msra_maps),
-        lambda: reference_decode_quarter(msra_maps[0]))
-    add("decode dark", lambda: dark.decode(dark_maps[0]), lambda: dark.decode(dark_maps),
-        lambda: reference_decode_dark(dark_maps[0]))
+    add("encode udp combined", lambda: combined.encode(single), lambda: combined.encode(keypoints, per_instance=True))
+    add(
+        "decode msra (quarter)",
+        lambda: msra.decode(msra_maps[0]),
+        lambda: msra.decode(msra_maps),
+        lambda: reference_decode_quarter(msra_maps[0]),
+    )
+    add(
+        "decode dark",
+        lambda: dark.decode(dark_maps[0]),
+        lambda: dark.decode(dark_maps),
+        lambda: reference_decode_dark(dark_maps[0]),
+    )
     add("decode udp gaussian", lambda: udp.decode(udp_maps[0]), lambda: udp.decode(udp_maps))
     add("decode udp combined", lambda: combined.decode(combined_maps[0]), lambda: combined.decode(combined_maps))
     add("decode integral (numpy)", lambda: integral.decode(integral_maps[0]), lambda: integral.decode(integral_maps))
@@ -156,11 +171,16 @@ def main() -> None:
     integral_tensor = torch.from_numpy(integral_maps).float()
     add("decode_torch msra (cpu)", lambda: msra.decode_torch(msra_tensor[:1]), lambda: msra.decode_torch(msra_tensor))
     add("decode_torch dark (cpu)", lambda: dark.decode_torch(dark_tensor[:1]), lambda: dark.decode_torch(dark_tensor))
-    add("decode_torch integral (cpu)", lambda: integral.decode_torch(integral_tensor[:1]),
-        lambda: integral.decode_torch(integral_tensor))
+    add(
+        "decode_torch integral (cpu)",
+        lambda: integral.decode_torch(integral_tensor[:1]),
+        lambda: integral.decode_torch(integral_tensor),
+    )
 
-    print(f"input {INPUT_SIZE[1]}x{INPUT_SIZE[0]}, heatmap {HEATMAP_SIZE[1]}x{HEATMAP_SIZE[0]}, K={NUM_KEYPOINTS}, "
-          f"batch={batch}, torch threads=1, median of {args.repeats}")
+    print(
+        f"input {INPUT_SIZE[1]}x{INPUT_SIZE[0]}, heatmap {HEATMAP_SIZE[1]}x{HEATMAP_SIZE[0]}, K={NUM_KEYPOINTS}, "
+        f"batch={batch}, torch threads=1, median of {args.repeats}"
+    )
     print(f"{'operation':30s} {'1 sample ms':>12s} {'batched ms/sample':>18s} {'loop ref ms':>12s} {'ref/ours':>9s}")
     for name, single_ms, batch_ms, reference_ms in rows:
         reference_text = f"{reference_ms:12.3f} {reference_ms / single_ms:9.1f}" if reference_ms else ""

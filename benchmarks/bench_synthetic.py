@@ -57,16 +57,22 @@ def main() -> None:
     people_seconds = scene_seconds - background_seconds - effects_seconds
     total = scene_seconds + jpeg_seconds
     print(f"\nstages of a 256x256 image with 1-3 people ({count} images):")
-    for name, seconds in (("background", background_seconds), ("people + occluders + labels", people_seconds),
-                          ("camera effects", effects_seconds), ("JPEG encoding", jpeg_seconds)):
+    for name, seconds in (
+        ("background", background_seconds),
+        ("people + occluders + labels", people_seconds),
+        ("camera effects", effects_seconds),
+        ("JPEG encoding", jpeg_seconds),
+    ):
         print(f"  {name:30s} {1000 * seconds / count:7.2f} ms  ({100 * seconds / total:4.1f} %)")
 
     print("\nwhole scenes in memory:")
     for label, scene_config in (
         ("256x256, 1-3 people (default)", SynthesisConfig()),
         ("192x256, 1 person", SynthesisConfig(image_size=(192, 256), people_per_image=(1, 1))),
-        ("192x256, 1 person, no sample pictures",
-         SynthesisConfig(image_size=(192, 256), people_per_image=(1, 1), use_sample_pictures=False)),
+        (
+            "192x256, 1 person, no sample pictures",
+            SynthesisConfig(image_size=(192, 256), people_per_image=(1, 1), use_sample_pictures=False),
+        ),
         ("384x384, 1-3 people", SynthesisConfig(image_size=(384, 384))),
     ):
         chosen = pictures if scene_config.use_sample_pictures else ()

@@ -31,27 +31,58 @@ def build_parser() -> argparse.ArgumentParser:
     from posekit.data.synthetic import SynthesisConfig
 
     defaults = SynthesisConfig()
-    parser = argparse.ArgumentParser(prog="posekit synth", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="posekit synth", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write (created)")
     parser.add_argument("--num-train", type=int, default=1000, metavar="N", help="training images (default 1000)")
     parser.add_argument("--num-val", type=int, default=200, metavar="M", help="validation images (default 200)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    parser.add_argument("--image-size", type=int, nargs=2, default=list(defaults.image_size), metavar=("W", "H"),
-                        help="image width and height in pixels (default %(default)s)")
-    parser.add_argument("--people-per-image", type=int, nargs=2, default=list(defaults.people_per_image),
-                        metavar=("MIN", "MAX"), help="inclusive range of people per image (default %(default)s)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="processes rendering in parallel (default 1: this process)")
-    parser.add_argument("--occluder-probability", type=float, default=defaults.occluder_probability, metavar="P",
-                        help="probability of 1-2 occluders in an image (default %(default)s)")
-    parser.add_argument("--truncation-probability", type=float, default=defaults.truncation_probability,
-                        metavar="P", help="probability that the first person may be cut by the border "
-                        "(default %(default)s)")
-    parser.add_argument("--no-sample-pictures", action="store_true",
-                        help="do not crop background clutter from scikit-image's sample pictures")
-    parser.add_argument("--jpeg-quality", type=int, default=defaults.jpeg_quality, metavar="Q",
-                        help="JPEG quality of the images (default %(default)s)")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        default=list(defaults.image_size),
+        metavar=("W", "H"),
+        help="image width and height in pixels (default %(default)s)",
+    )
+    parser.add_argument(
+        "--people-per-image",
+        type=int,
+        nargs=2,
+        default=list(defaults.people_per_image),
+        metavar=("MIN", "MAX"),
+        help="inclusive range of people per image (default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="processes rendering in parallel (default 1: this process)"
+    )
+    parser.add_argument(
+        "--occluder-probability",
+        type=float,
+        default=defaults.occluder_probability,
+        metavar="P",
+        help="probability of 1-2 occluders in an image (default %(default)s)",
+    )
+    parser.add_argument(
+        "--truncation-probability",
+        type=float,
+        default=defaults.truncation_probability,
+        metavar="P",
+        help="probability that the first person may be cut by the border (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-sample-pictures",
+        action="store_true",
+        help="do not crop background clutter from scikit-image's sample pictures",
+    )
+    parser.add_argument(
+        "--jpeg-quality",
+        type=int,
+        default=defaults.jpeg_quality,
+        metavar="Q",
+        help="JPEG quality of the images (default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -83,8 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             bars[split].close()
 
     start = time.perf_counter()
-    written = generate_dataset(args.out, args.num_train, args.num_val, seed=args.seed, config=config,
-                               workers=args.workers, progress=progress)
+    written = generate_dataset(
+        args.out, args.num_train, args.num_val, seed=args.seed, config=config, workers=args.workers, progress=progress
+    )
     seconds = time.perf_counter() - start
     images = args.num_train + args.num_val
     for split, path in written.items():

@@ -292,8 +292,9 @@ def load_deepmimic_clip(path: str | Path, model: HumanoidModel | None = None) ->
     duration = float(np.median(frames[:, 0]))
     name = path.stem.removeprefix("humanoid3d_")
     fps = 1.0 / duration if duration > 0 else 30.0
-    return MotionClip(name=name, fps=fps, point_names=names, points=points.astype(np.float32),
-                      loop=str(data.get("Loop", "none")))
+    return MotionClip(
+        name=name, fps=fps, point_names=names, points=points.astype(np.float32), loop=str(data.get("Loop", "none"))
+    )
 
 
 def load_deepmimic_clips(directory: str | Path | None = None) -> list[MotionClip]:

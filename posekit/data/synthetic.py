@@ -246,8 +246,14 @@ _LIMB_CHAINS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def augment_pose(point_names: Sequence[str], points: np.ndarray, rng: np.random.Generator, mirror: bool,
-                 limb_jitter_degrees: float, height_scale: float) -> np.ndarray:
+def augment_pose(
+    point_names: Sequence[str],
+    points: np.ndarray,
+    rng: np.random.Generator,
+    mirror: bool,
+    limb_jitter_degrees: float,
+    height_scale: float,
+) -> np.ndarray:
     """Centre, mirror, jitter the limbs of and scale one pose.
 
     Args:
@@ -298,10 +304,14 @@ class PoseSampler:
             if clip.point_names != names:
                 raise ValueError(f"clip {clip.name!r} has point names {clip.point_names}, expected {names}")
             if clip.points.ndim != 3 or clip.points.shape[1:] != (len(names), 3) or len(clip) == 0:
-                raise ValueError(f"clip {clip.name!r} points must have shape (T, {len(names)}, 3), "
-                                 f"got {clip.points.shape}")
-        missing = [name for name in (*COCO_KEYPOINT_NAMES, "root", "neck", "chest", "head_center", "head_top")
-                   if name not in names]
+                raise ValueError(
+                    f"clip {clip.name!r} points must have shape (T, {len(names)}, 3), got {clip.points.shape}"
+                )
+        missing = [
+            name
+            for name in (*COCO_KEYPOINT_NAMES, "root", "neck", "chest", "head_center", "head_top")
+            if name not in names
+        ]
         if missing:
             raise ValueError(f"clips lack the points {missing} needed to draw and label people")
         self.clips = tuple(clips)
@@ -312,15 +322,27 @@ class PoseSampler:
         clip = self.clips[int(rng.integers(len(self.clips)))]
         frame = int(rng.integers(len(clip)))
         mirrored = bool(rng.uniform() < config.mirror_probability)
-        points = augment_pose(self.point_names, clip.points[frame], rng, mirror=mirrored,
-                              limb_jitter_degrees=config.limb_jitter_degrees,
-                              height_scale=float(rng.uniform(*config.height_scale)))
+        points = augment_pose(
+            self.point_names,
+            clip.points[frame],
+            rng,
+            mirror=mirrored,
+            limb_jitter_degrees=config.limb_jitter_degrees,
+            height_scale=float(rng.uniform(*config.height_scale)),
+        )
         return SampledPose(point_names=self.point_names, points=points, clip=clip.name, frame=frame, mirrored=mirrored)
 
 
 # ------------------------------------------------------------------------------------------ camera
-def look_at_camera(target: np.ndarray, distance: float, azimuth: float, elevation: float, roll: float,
-                   focal: float, image_size: tuple[int, int]) -> Camera:
+def look_at_camera(
+    target: np.ndarray,
+    distance: float,
+    azimuth: float,
+    elevation: float,
+    roll: float,
+    focal: float,
+    image_size: tuple[int, int],
+) -> Camera:
     """A pinhole camera looking at ``target`` (world frame, y up) from a distance.
 
     The camera sits at ``target + distance * (cos(el) cos(az), sin(el), cos(el) sin(az))`` and
@@ -344,8 +366,9 @@ def look_at_camera(target: np.ndarray, distance: float, azimuth: float, elevatio
         raise ValueError(f"target must have shape (3,), got {target.shape}")
     if not distance > 0 or not abs(elevation) < math.pi / 2:
         raise ValueError(f"need distance > 0 and |elevation| < pi/2, got {distance} and {elevation}")
-    direction = np.array([math.cos(elevation) * math.cos(azimuth), math.sin(elevation),
-                          math.cos(elevation) * math.sin(azimuth)])
+    direction = np.array(
+        [math.cos(elevation) * math.cos(azimuth), math.sin(elevation), math.cos(elevation) * math.sin(azimuth)]
+    )
     position = target + distance * direction
     forward = -direction
     right = np.cross(forward, [0.0, 1.0, 0.0])
@@ -355,14 +378,20 @@ def look_at_camera(target: np.ndarray, distance: float, azimuth: float, elevatio
     rolled = np.array([[cos, -sin, 0.0], [sin, cos, 0.0], [0.0, 0.0, 1.0]])
     rotation = rolled @ np.stack([right, down, forward])  # rows: camera axes in world coordinates
     width, height = image_size
-    return Camera(focal=np.array([focal, focal]), center=np.array([(width - 1) / 2.0, (height - 1) / 2.0]),
-                  R=rotation, t=-rotation @ position, image_size=(width, height))
+    return Camera(
+        focal=np.array([focal, focal]),
+        center=np.array([(width - 1) / 2.0, (height - 1) / 2.0]),
+        R=rotation,
+        t=-rotation @ position,
+        image_size=(width, height),
+    )
 
 
 def _shift_camera(camera: Camera, shift: np.ndarray) -> Camera:
     """The same camera with its translation moved by ``shift`` ``(3,)`` camera-space metres."""
-    return Camera(focal=camera.focal, center=camera.center, R=camera.R, t=camera.t + shift,
-                  image_size=camera.image_size)
+    return Camera(
+        focal=camera.focal, center=camera.center, R=camera.R, t=camera.t + shift, image_size=camera.image_size
+    )
 
 
 def _figure_box(camera: Camera, points: np.ndarray, margin: float = 0.1) -> np.ndarray:
@@ -370,8 +399,9 @@ def _figure_box(camera: Camera, points: np.ndarray, margin: float = 0.1) -> np.n
     camera_points = camera.world_to_camera(points)
     pixels = camera.project(camera_points, clip=False)
     pad = camera.focal[0] * margin / camera_points[:, 2]
-    return np.array([np.min(pixels[:, 0] - pad), np.min(pixels[:, 1] - pad),
-                     np.max(pixels[:, 0] + pad), np.max(pixels[:, 1] + pad)])
+    return np.array(
+        [np.min(pixels[:, 0] - pad), np.min(pixels[:, 1] - pad), np.max(pixels[:, 0] + pad), np.max(pixels[:, 1] + pad)]
+    )
 
 
 def _box_iou(first: np.ndarray, second: np.ndarray) -> float:
@@ -384,8 +414,14 @@ def _box_iou(first: np.ndarray, second: np.ndarray) -> float:
     return float(intersection / (union - intersection))
 
 
-def place_person(points: np.ndarray, rng: np.random.Generator, config: SynthesisConfig, focal: float,
-                 fill: float, allow_truncation: bool) -> Camera:
+def place_person(
+    points: np.ndarray,
+    rng: np.random.Generator,
+    config: SynthesisConfig,
+    focal: float,
+    fill: float,
+    allow_truncation: bool,
+) -> Camera:
     """A random camera that shows a pose at a given size and a random place in the image.
 
     Args:
@@ -403,8 +439,9 @@ def place_person(points: np.ndarray, rng: np.random.Generator, config: Synthesis
     target = 0.5 * (points.min(axis=0) + points.max(axis=0))
     azimuth = rng.uniform(0.0, 2.0 * math.pi)
     elevation = math.radians(rng.uniform(*config.elevation_degrees))
-    roll = math.radians(float(np.clip(rng.normal(0.0, config.roll_degrees), -3 * config.roll_degrees,
-                                      3 * config.roll_degrees)))
+    roll = math.radians(
+        float(np.clip(rng.normal(0.0, config.roll_degrees), -3 * config.roll_degrees, 3 * config.roll_degrees))
+    )
     extent = float(np.max(points.max(axis=0) - points.min(axis=0))) + 0.2
     distance = max(focal * extent / (fill * height), extent)
     for _ in range(3):  # the projected size is ~ 1 / distance; refine for perspective
@@ -423,8 +460,14 @@ def place_person(points: np.ndarray, rng: np.random.Generator, config: Synthesis
 
 
 # -------------------------------------------------------------------------------------- visibility
-def keypoint_visibility(keypoints: np.ndarray, depths: np.ndarray, owner_ids: Sequence[Sequence[int]],
-                        tolerances: np.ndarray, id_buffer: np.ndarray, depth_buffer: np.ndarray) -> np.ndarray:
+def keypoint_visibility(
+    keypoints: np.ndarray,
+    depths: np.ndarray,
+    owner_ids: Sequence[Sequence[int]],
+    tolerances: np.ndarray,
+    id_buffer: np.ndarray,
+    depth_buffer: np.ndarray,
+) -> np.ndarray:
     """COCO visibility flags of one person's keypoints from the rendered id and depth buffers.
 
     Args:
@@ -443,11 +486,14 @@ def keypoint_visibility(keypoints: np.ndarray, depths: np.ndarray, owner_ids: Se
         raise ValueError(f"keypoints must have shape (K, 2), got {keypoints.shape}")
     count = keypoints.shape[0]
     if np.shape(depths) != (count,) or np.shape(tolerances) != (count,) or len(owner_ids) != count:
-        raise ValueError(f"depths, tolerances and owner_ids must have {count} entries, got "
-                         f"{np.shape(depths)}, {np.shape(tolerances)} and {len(owner_ids)}")
+        raise ValueError(
+            f"depths, tolerances and owner_ids must have {count} entries, got "
+            f"{np.shape(depths)}, {np.shape(tolerances)} and {len(owner_ids)}"
+        )
     if id_buffer.shape != depth_buffer.shape or id_buffer.ndim != 2:
-        raise ValueError(f"id_buffer and depth_buffer must be the same (H, W), got {id_buffer.shape} "
-                         f"and {depth_buffer.shape}")
+        raise ValueError(
+            f"id_buffer and depth_buffer must be the same (H, W), got {id_buffer.shape} and {depth_buffer.shape}"
+        )
     height, width = id_buffer.shape
     columns, rows = np.round(keypoints[:, 0]), np.round(keypoints[:, 1])
     inside = (columns >= 0) & (columns < width) & (rows >= 0) & (rows < height) & np.all(np.isfinite(keypoints), 1)
@@ -534,9 +580,16 @@ class SyntheticScene:
 _PARTS_PER_PERSON = 32
 
 
-def render_scene(people: Sequence[PersonSpec], image_size: tuple[int, int], rng: np.random.Generator,
-                 background: np.ndarray | None = None, occluders: Sequence[OccluderSpec] = (),
-                 light: np.ndarray | None = None, ambient: float = 0.5, effects: bool = True) -> SyntheticScene:
+def render_scene(
+    people: Sequence[PersonSpec],
+    image_size: tuple[int, int],
+    rng: np.random.Generator,
+    background: np.ndarray | None = None,
+    occluders: Sequence[OccluderSpec] = (),
+    light: np.ndarray | None = None,
+    ambient: float = 0.5,
+    effects: bool = True,
+) -> SyntheticScene:
     """Draw people and occluders over a background and label every person.
 
     Args:
@@ -575,14 +628,25 @@ def render_scene(people: Sequence[PersonSpec], image_size: tuple[int, int], rng:
     figures: list[tuple[list[BodyPart], np.ndarray]] = []
     for number, person in enumerate(people):
         camera_points = person.camera.world_to_camera(np.asarray(person.points, dtype=np.float64))  # (P, 3)
-        parts = build_figure(person.point_names, camera_points, person.appearance,
-                             first_part_id=number * _PARTS_PER_PERSON + 1)
+        parts = build_figure(
+            person.point_names, camera_points, person.appearance, first_part_id=number * _PARTS_PER_PERSON + 1
+        )
         all_parts.extend(parts)
         figures.append((parts, camera_points))
     coverage: dict[int, tuple[int, int, int, int]] = {}
     center_tuple = (float(center[0]), float(center[1]))
-    composite_parts(image, depth_buffer, id_buffer, all_parts, float(focal[0]), center_tuple, light_direction,
-                    ambient, rng, coverage=coverage)
+    composite_parts(
+        image,
+        depth_buffer,
+        id_buffer,
+        all_parts,
+        float(focal[0]),
+        center_tuple,
+        light_direction,
+        ambient,
+        rng,
+        coverage=coverage,
+    )
     metres_per_pixel = 0.005 * 256.0 / max(height, 1)
     for occluder in occluders:
         draw_occluder(image, depth_buffer, id_buffer, occluder.polygon, occluder.material, metres_per_pixel, rng)
@@ -592,8 +656,10 @@ def render_scene(people: Sequence[PersonSpec], image_size: tuple[int, int], rng:
         part_ids = {part.name: part.part_id for part in parts}
         keypoints_3d = camera_points[[index[name] for name in COCO_KEYPOINT_NAMES]]  # (17, 3)
         keypoints = person.camera.project(keypoints_3d, clip=False)
-        owners = [[part_ids[name] for name in KEYPOINT_OWNERS[keypoint] if name in part_ids]
-                  for keypoint in COCO_KEYPOINT_NAMES]
+        owners = [
+            [part_ids[name] for name in KEYPOINT_OWNERS[keypoint] if name in part_ids]
+            for keypoint in COCO_KEYPOINT_NAMES
+        ]
         tolerances = np.array([visibility_tolerance(name, person.appearance.girth) for name in COCO_KEYPOINT_NAMES])
         visibility = keypoint_visibility(keypoints, keypoints_3d[:, 2], owners, tolerances, id_buffer, depth_buffer)
         boxes = np.array([coverage[part.part_id] for part in parts if part.part_id in coverage], dtype=np.float64)
@@ -604,13 +670,27 @@ def render_scene(people: Sequence[PersonSpec], image_size: tuple[int, int], rng:
             bbox = np.zeros(4)
         first_id = parts[0].part_id
         area = int(np.count_nonzero((id_buffer >= first_id) & (id_buffer < first_id + _PARTS_PER_PERSON)))
-        labelled.append(SyntheticPerson(keypoints=keypoints, visibility=visibility, keypoints_3d=keypoints_3d,
-                                        camera=person.camera, bbox=bbox, area=area,
-                                        part_ids=tuple(part.part_id for part in parts), motion=dict(person.motion)))
+        labelled.append(
+            SyntheticPerson(
+                keypoints=keypoints,
+                visibility=visibility,
+                keypoints_3d=keypoints_3d,
+                camera=person.camera,
+                bbox=bbox,
+                area=area,
+                part_ids=tuple(part.part_id for part in parts),
+                motion=dict(person.motion),
+            )
+        )
     clean = np.clip(np.round(image), 0, 255).astype(np.uint8)
     final = apply_photometric_effects(image, rng) if effects else clean
-    return SyntheticScene(image=final, background=np.clip(np.round(background), 0, 255).astype(np.uint8),
-                          id_buffer=id_buffer, depth_buffer=depth_buffer, people=tuple(labelled))
+    return SyntheticScene(
+        image=final,
+        background=np.clip(np.round(background), 0, 255).astype(np.uint8),
+        id_buffer=id_buffer,
+        depth_buffer=depth_buffer,
+        people=tuple(labelled),
+    )
 
 
 def _random_occluder(box: np.ndarray, rng: np.random.Generator, image_size: tuple[int, int]) -> OccluderSpec:
@@ -625,8 +705,14 @@ def _random_occluder(box: np.ndarray, rng: np.random.Generator, image_size: tupl
         angle = rng.normal(0.0, 0.15)
         direction = np.array([math.sin(angle), math.cos(angle)]) * 2.0 * (width + height)
         normal = np.array([direction[1], -direction[0]]) / np.linalg.norm(direction) * thickness / 2.0
-        polygon = np.stack([center - direction + normal, center + direction + normal,
-                            center + direction - normal, center - direction - normal])
+        polygon = np.stack(
+            [
+                center - direction + normal,
+                center + direction + normal,
+                center + direction - normal,
+                center - direction - normal,
+            ]
+        )
     elif kind == "rectangle":
         half = rng.uniform(0.3, 1.0, size=2) * size / 2.0
         angle = rng.normal(0.0, 0.2)
@@ -647,8 +733,9 @@ def _random_occluder(box: np.ndarray, rng: np.random.Generator, image_size: tupl
     return OccluderSpec(polygon=polygon, material=material)
 
 
-def sample_scene(sampler: PoseSampler, config: SynthesisConfig, rng: np.random.Generator,
-                 pictures: Sequence[np.ndarray] = ()) -> SyntheticScene:
+def sample_scene(
+    sampler: PoseSampler, config: SynthesisConfig, rng: np.random.Generator, pictures: Sequence[np.ndarray] = ()
+) -> SyntheticScene:
     """A random scene: background, 1+ people (poses from ``sampler``), occluders, effects.
 
     Args:
@@ -680,17 +767,31 @@ def sample_scene(sampler: PoseSampler, config: SynthesisConfig, rng: np.random.G
         else:
             continue  # no room for this person
         boxes.append(box)
-        people.append(PersonSpec(point_names=pose.point_names, points=pose.points, camera=camera,
-                                 appearance=appearance,
-                                 motion={"clip": pose.clip, "frame": pose.frame, "mirrored": pose.mirrored}))
+        people.append(
+            PersonSpec(
+                point_names=pose.point_names,
+                points=pose.points,
+                camera=camera,
+                appearance=appearance,
+                motion={"clip": pose.clip, "frame": pose.frame, "mirrored": pose.mirrored},
+            )
+        )
     occluders: list[OccluderSpec] = []
     if rng.uniform() < config.occluder_probability:
         for _ in range(int(rng.integers(1, 3))):
             target = boxes[int(rng.integers(len(boxes)))]
             occluders.append(_random_occluder(target, rng, config.image_size))
     light = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 0.3), rng.uniform(-1.5, -0.3)])
-    return render_scene(people, config.image_size, rng, background=background, occluders=occluders,
-                        light=light, ambient=float(rng.uniform(0.35, 0.65)), effects=True)
+    return render_scene(
+        people,
+        config.image_size,
+        rng,
+        background=background,
+        occluders=occluders,
+        light=light,
+        ambient=float(rng.uniform(0.35, 0.65)),
+        effects=True,
+    )
 
 
 # -------------------------------------------------------------------------------------------- COCO
@@ -698,8 +799,15 @@ def coco_categories() -> list[dict[str, Any]]:
     """The COCO ``person`` category with keypoint names and the 1-based skeleton links."""
     skeleton = get_skeleton("coco")
     order = {name: i + 1 for i, name in enumerate(skeleton.keypoint_names)}
-    return [{"id": 1, "name": "person", "supercategory": "person", "keypoints": list(skeleton.keypoint_names),
-             "skeleton": [[order[first], order[second]] for first, second in skeleton.links]}]
+    return [
+        {
+            "id": 1,
+            "name": "person",
+            "supercategory": "person",
+            "keypoints": list(skeleton.keypoint_names),
+            "skeleton": [[order[first], order[second]] for first, second in skeleton.links],
+        }
+    ]
 
 
 def _rounded(values: np.ndarray, digits: int) -> list[float]:
@@ -722,25 +830,27 @@ def scene_annotations(scene: SyntheticScene, image_id: int, first_annotation_id:
         for (x, y), flag in zip(person.keypoints, person.visibility, strict=True):
             flat += [round(float(x), 2), round(float(y), 2), int(flag)] if flag > 0 else [0, 0, 0]
         camera = person.camera
-        annotations.append({
-            "id": annotation_id,
-            "image_id": image_id,
-            "category_id": 1,
-            "keypoints": flat,
-            "num_keypoints": int(np.count_nonzero(person.visibility)),
-            "bbox": _rounded(person.bbox, 2),
-            "area": float(person.area),
-            "iscrowd": 0,
-            "keypoints_3d": _rounded(person.keypoints_3d, 5),
-            "camera": {
-                "focal": _rounded(camera.focal, 4),
-                "center": _rounded(camera.center, 4),
-                "R": [_rounded(row, 8) for row in camera.R],
-                "t": _rounded(camera.t, 6),
-                "image_size": list(camera.image_size) if camera.image_size is not None else None,
-            },
-            "motion": dict(person.motion),
-        })
+        annotations.append(
+            {
+                "id": annotation_id,
+                "image_id": image_id,
+                "category_id": 1,
+                "keypoints": flat,
+                "num_keypoints": int(np.count_nonzero(person.visibility)),
+                "bbox": _rounded(person.bbox, 2),
+                "area": float(person.area),
+                "iscrowd": 0,
+                "keypoints_3d": _rounded(person.keypoints_3d, 5),
+                "camera": {
+                    "focal": _rounded(camera.focal, 4),
+                    "center": _rounded(camera.center, 4),
+                    "R": [_rounded(row, 8) for row in camera.R],
+                    "t": _rounded(camera.t, 6),
+                    "image_size": list(camera.image_size) if camera.image_size is not None else None,
+                },
+                "motion": dict(person.motion),
+            }
+        )
         annotation_id += 1
     return annotations
 
@@ -754,8 +864,9 @@ def _file_name(index: int) -> str:
     return f"{index + 1:012d}.jpg"
 
 
-def _render_and_write(sampler: PoseSampler, config: SynthesisConfig, seed: int, split: str, index: int,
-                      image_folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _render_and_write(
+    sampler: PoseSampler, config: SynthesisConfig, seed: int, split: str, index: int, image_folder: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Render image ``index`` of a split, write its JPEG atomically, return (image record, annotations)."""
     pictures = load_sample_pictures() if config.use_sample_pictures else ()
     scene = sample_scene(sampler, config, _image_rng(seed, split, index), pictures)
@@ -775,14 +886,22 @@ def _worker_init(samplers: dict[str, PoseSampler], config: SynthesisConfig, seed
 
 def _worker_render(split: str, index: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     state = _WORKER_STATE
-    return _render_and_write(state["samplers"][split], state["config"], state["seed"], split, index,
-                             Path(state["output"]) / "images" / split)
+    return _render_and_write(
+        state["samplers"][split], state["config"], state["seed"], split, index, Path(state["output"]) / "images" / split
+    )
 
 
-def generate_dataset(output_dir: str | os.PathLike[str], num_train: int, num_val: int, seed: int = 0,
-                     config: SynthesisConfig | None = None, workers: int = 1,
-                     clips: Sequence[MotionClip] | None = None, val_clips: Sequence[str] = VAL_CLIPS,
-                     progress: Callable[[str, int, int], None] | None = None) -> dict[str, Path]:
+def generate_dataset(
+    output_dir: str | os.PathLike[str],
+    num_train: int,
+    num_val: int,
+    seed: int = 0,
+    config: SynthesisConfig | None = None,
+    workers: int = 1,
+    clips: Sequence[MotionClip] | None = None,
+    val_clips: Sequence[str] = VAL_CLIPS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Path]:
     """Render a COCO-format synthetic people dataset.
 
     Layout: ``output_dir/images/{train,val}/000000000001.jpg ...`` and
@@ -823,9 +942,13 @@ def generate_dataset(output_dir: str | os.PathLike[str], num_train: int, num_val
         "val_clips": sorted(clip.name for clip in samplers["val"].clips),
         "sample_pictures": bool(config.use_sample_pictures and load_sample_pictures()),
     }
-    executor = (concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                                                       initargs=(samplers, config, seed, str(output)))
-                if workers > 1 else None)
+    executor = (
+        concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, initializer=_worker_init, initargs=(samplers, config, seed, str(output))
+        )
+        if workers > 1
+        else None
+    )
     try:
         for split in ("train", "val"):
             total = counts[split]
@@ -854,8 +977,13 @@ def generate_dataset(output_dir: str | os.PathLike[str], num_train: int, num_val
                 images.append(record)
                 for annotation in image_annotations:
                     annotations.append({**annotation, "id": len(annotations) + 1})
-            document = {"info": {**info, "split": split}, "licenses": [], "images": images,
-                        "annotations": annotations, "categories": coco_categories()}
+            document = {
+                "info": {**info, "split": split},
+                "licenses": [],
+                "images": images,
+                "annotations": annotations,
+                "categories": coco_categories(),
+            }
             atomic_write_text(annotation_path, json.dumps(document, separators=(",", ":")))
             written[split] = annotation_path
     finally:

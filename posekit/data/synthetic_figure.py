@@ -28,10 +28,25 @@ __all__ = [
 
 
 # -------------------------------------------------------------------------------------- appearance
-_SKIN_TONES = ((255, 224, 196), (241, 194, 167), (224, 172, 138), (198, 134, 96), (161, 102, 72),
-               (141, 85, 56), (101, 67, 43), (80, 51, 33))
-_HAIR_COLORS = ((20, 15, 12), (45, 30, 20), (90, 60, 35), (150, 110, 60), (205, 175, 115), (130, 50, 25),
-                (165, 165, 165))
+_SKIN_TONES = (
+    (255, 224, 196),
+    (241, 194, 167),
+    (224, 172, 138),
+    (198, 134, 96),
+    (161, 102, 72),
+    (141, 85, 56),
+    (101, 67, 43),
+    (80, 51, 33),
+)
+_HAIR_COLORS = (
+    (20, 15, 12),
+    (45, 30, 20),
+    (90, 60, 35),
+    (150, 110, 60),
+    (205, 175, 115),
+    (130, 50, 25),
+    (165, 165, 165),
+)
 _TROUSER_COLORS = ((40, 60, 110), (28, 28, 32), (190, 170, 130), (100, 100, 105), (70, 85, 55), (60, 40, 30))
 _SHOE_COLORS = ((25, 25, 25), (235, 235, 235), (90, 60, 40), (60, 60, 70))
 
@@ -65,8 +80,9 @@ class Appearance:
     limb_girth: float = 1.0
 
 
-def _jitter(color: tuple[int, int, int] | tuple[float, float, float], rng: np.random.Generator,
-            amount: float = 12.0) -> tuple[float, float, float]:
+def _jitter(
+    color: tuple[int, int, int] | tuple[float, float, float], rng: np.random.Generator, amount: float = 12.0
+) -> tuple[float, float, float]:
     values = np.clip(np.asarray(color, dtype=np.float64) + rng.uniform(-amount, amount, size=3), 0.0, 255.0)
     return (float(values[0]), float(values[1]), float(values[2]))
 
@@ -74,16 +90,26 @@ def _jitter(color: tuple[int, int, int] | tuple[float, float, float], rng: np.ra
 def sample_appearance(rng: np.random.Generator) -> Appearance:
     """A random person: skin tone, hair, clothes (colours, patterns, sleeve and trouser lengths), build."""
     skin_color = _jitter(_SKIN_TONES[int(rng.integers(len(_SKIN_TONES)))], rng)
-    skin = Material(base_color=skin_color, second_color=skin_color, pattern="plain",
-                    grain=float(rng.uniform(0.01, 0.03)))
-    hair = random_material(rng, base_color=_jitter(_HAIR_COLORS[int(rng.integers(len(_HAIR_COLORS)))], rng),
-                           patterns=("noise", "stripes"), period=(0.005, 0.02), grain=(0.05, 0.1))
+    skin = Material(
+        base_color=skin_color, second_color=skin_color, pattern="plain", grain=float(rng.uniform(0.01, 0.03))
+    )
+    hair = random_material(
+        rng,
+        base_color=_jitter(_HAIR_COLORS[int(rng.integers(len(_HAIR_COLORS)))], rng),
+        patterns=("noise", "stripes"),
+        period=(0.005, 0.02),
+        grain=(0.05, 0.1),
+    )
     shirt = random_material(rng, pattern_weights=(0.4, 0.2, 0.15, 0.1, 0.15))
-    trouser_color = (_jitter(_TROUSER_COLORS[int(rng.integers(len(_TROUSER_COLORS)))], rng)
-                     if rng.uniform() < 0.7 else random_color(rng))
+    trouser_color = (
+        _jitter(_TROUSER_COLORS[int(rng.integers(len(_TROUSER_COLORS)))], rng)
+        if rng.uniform() < 0.7
+        else random_color(rng)
+    )
     trousers = random_material(rng, base_color=trouser_color, pattern_weights=(0.55, 0.1, 0.1, 0.05, 0.2))
-    shoe_color = (_jitter(_SHOE_COLORS[int(rng.integers(len(_SHOE_COLORS)))], rng)
-                  if rng.uniform() < 0.7 else random_color(rng))
+    shoe_color = (
+        _jitter(_SHOE_COLORS[int(rng.integers(len(_SHOE_COLORS)))], rng) if rng.uniform() < 0.7 else random_color(rng)
+    )
     shoes = random_material(rng, base_color=shoe_color, patterns=("plain", "noise"))
     return Appearance(
         skin=skin,
@@ -141,8 +167,9 @@ def _unit(vector: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 1e-9 else fallback
 
 
-def build_figure(point_names: Sequence[str], points: np.ndarray, appearance: Appearance,
-                 first_part_id: int) -> list[BodyPart]:
+def build_figure(
+    point_names: Sequence[str], points: np.ndarray, appearance: Appearance, first_part_id: int
+) -> list[BodyPart]:
     """The body parts of one person from its named 3D points.
 
     Parts: torso and pelvis (convex hulls of spheres), neck, head, optional hair, eyes, nose, ears,
@@ -174,19 +201,36 @@ def build_figure(point_names: Sequence[str], points: np.ndarray, appearance: App
     forward = _unit(forward - (forward @ up) * up, np.array([0.0, 0.0, -1.0]))
     specs: list[tuple[str, str, list[np.ndarray], list[float], Material, tuple[int, int]]] = []
 
-    def add(name: str, kind: str, centers: list[np.ndarray], radii: list[float], material: Material,
-            axis: tuple[int, int] = (0, -1)) -> None:
+    def add(
+        name: str,
+        kind: str,
+        centers: list[np.ndarray],
+        radii: list[float],
+        material: Material,
+        axis: tuple[int, int] = (0, -1),
+    ) -> None:
         specs.append((name, kind, centers, radii, material, axis))
 
     root, chest, neck = at("root"), at("chest"), at("neck")
     belly = 0.5 * (root + chest)
     upper_chest = 0.5 * (chest + neck)
     lower_belly = root + 0.25 * (chest - root)
-    add("torso", "hull",
+    add(
+        "torso",
+        "hull",
         [at("left_shoulder"), at("right_shoulder"), upper_chest, chest, belly],
-        [0.06 * girth, 0.06 * girth, 0.11 * girth, 0.115 * girth, 0.112 * girth], shirt, axis=(4, 2))
-    add("pelvis", "hull", [root, at("left_hip"), at("right_hip"), lower_belly],
-        [0.1 * girth, 0.09 * girth, 0.09 * girth, 0.1 * girth], trousers, axis=(0, 3))
+        [0.06 * girth, 0.06 * girth, 0.11 * girth, 0.115 * girth, 0.112 * girth],
+        shirt,
+        axis=(4, 2),
+    )
+    add(
+        "pelvis",
+        "hull",
+        [root, at("left_hip"), at("right_hip"), lower_belly],
+        [0.1 * girth, 0.09 * girth, 0.09 * girth, 0.1 * girth],
+        trousers,
+        axis=(0, 3),
+    )
     add("neck", "chain", [neck, neck + 0.6 * (head_center - neck)], [0.05 * limb, 0.045 * limb], skin)
     add("head", "chain", [head_center - 0.015 * up, head_center + 0.02 * up], [0.092, 0.097], skin)
     if appearance.hair_style != "none":
@@ -197,8 +241,11 @@ def build_figure(point_names: Sequence[str], points: np.ndarray, appearance: App
             hair_radii.append(0.075)
         add("hair", "chain", hair_centers, hair_radii, appearance.hair)
     eye_material = Material(base_color=(25.0, 20.0, 20.0), second_color=(25.0, 20.0, 20.0), grain=0.05)
-    nose_material = Material(base_color=tuple(0.88 * c for c in skin.base_color),  # type: ignore[arg-type]
-                             second_color=skin.base_color, grain=skin.grain)
+    nose_material = Material(
+        base_color=tuple(0.88 * c for c in skin.base_color),  # type: ignore[arg-type]
+        second_color=skin.base_color,
+        grain=skin.grain,
+    )
     for side in ("left", "right"):
         add(f"{side}_eye", "chain", [at(f"{side}_eye")], [0.014], eye_material)
         add(f"{side}_ear", "chain", [at(f"{side}_ear")], [0.022], nose_material)
@@ -211,13 +258,26 @@ def build_figure(point_names: Sequence[str], points: np.ndarray, appearance: App
         hand_direction = _unit(wrist - elbow, np.array([0.0, 1.0, 0.0]))
         add(f"{side}_upper_arm", "chain", [shoulder, elbow], [0.055 * limb, 0.045 * limb], sleeve)
         add(f"{side}_forearm", "chain", [elbow, wrist], [0.043 * limb, 0.033 * limb], forearm)
-        add(f"{side}_hand", "chain", [wrist, wrist + 0.06 * hand_direction, wrist + 0.13 * hand_direction],
-            [0.03, 0.038, 0.026], skin)
+        add(
+            f"{side}_hand",
+            "chain",
+            [wrist, wrist + 0.06 * hand_direction, wrist + 0.13 * hand_direction],
+            [0.03, 0.038, 0.026],
+            skin,
+        )
         hip, knee, ankle = at(f"{side}_hip"), at(f"{side}_knee"), at(f"{side}_ankle")
         add(f"{side}_thigh", "chain", [hip, knee], [0.085 * limb, 0.058 * limb], trousers)
         add(f"{side}_shin", "chain", [knee, ankle], [0.055 * limb, 0.04 * limb], shin)
-        add(f"{side}_foot", "chain", [at(f"{side}_heel"), at(f"{side}_foot_index")],
-            [0.042, 0.032], appearance.shoes)
-    return [BodyPart(name=name, part_id=first_part_id + offset, centers=np.stack(centers), radii=np.asarray(radii),
-                     material=material, kind=kind, axis=axis)
-            for offset, (name, kind, centers, radii, material, axis) in enumerate(specs)]
+        add(f"{side}_foot", "chain", [at(f"{side}_heel"), at(f"{side}_foot_index")], [0.042, 0.032], appearance.shoes)
+    return [
+        BodyPart(
+            name=name,
+            part_id=first_part_id + offset,
+            centers=np.stack(centers),
+            radii=np.asarray(radii),
+            material=material,
+            kind=kind,
+            axis=axis,
+        )
+        for offset, (name, kind, centers, radii, material, axis) in enumerate(specs)
+    ]

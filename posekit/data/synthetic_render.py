@@ -139,8 +139,9 @@ class PartRaster:
     texture_coords: np.ndarray
 
 
-def random_color(rng: np.random.Generator, saturation: tuple[float, float] = (0.2, 1.0),
-                 value: tuple[float, float] = (0.15, 1.0)) -> tuple[float, float, float]:
+def random_color(
+    rng: np.random.Generator, saturation: tuple[float, float] = (0.2, 1.0), value: tuple[float, float] = (0.15, 1.0)
+) -> tuple[float, float, float]:
     """A random RGB colour in ``[0, 255]`` from uniform hue and the given saturation/value ranges."""
     hue = rng.uniform(0.0, 360.0)
     sat = rng.uniform(*saturation)
@@ -148,16 +149,27 @@ def random_color(rng: np.random.Generator, saturation: tuple[float, float] = (0.
     chroma = val * sat
     sector = hue / 60.0
     second = chroma * (1.0 - abs(sector % 2.0 - 1.0))
-    table = [(chroma, second, 0.0), (second, chroma, 0.0), (0.0, chroma, second),
-             (0.0, second, chroma), (second, 0.0, chroma), (chroma, 0.0, second)]
+    table = [
+        (chroma, second, 0.0),
+        (second, chroma, 0.0),
+        (0.0, chroma, second),
+        (0.0, second, chroma),
+        (second, 0.0, chroma),
+        (chroma, 0.0, second),
+    ]
     red, green, blue = table[int(sector) % 6]
     offset = val - chroma
     return (255.0 * (red + offset), 255.0 * (green + offset), 255.0 * (blue + offset))
 
 
-def random_material(rng: np.random.Generator, base_color: tuple[float, float, float] | None = None,
-                    patterns: Sequence[str] = PATTERNS, pattern_weights: Sequence[float] | None = None,
-                    period: tuple[float, float] = (0.02, 0.12), grain: tuple[float, float] = (0.01, 0.06)) -> Material:
+def random_material(
+    rng: np.random.Generator,
+    base_color: tuple[float, float, float] | None = None,
+    patterns: Sequence[str] = PATTERNS,
+    pattern_weights: Sequence[float] | None = None,
+    period: tuple[float, float] = (0.02, 0.12),
+    grain: tuple[float, float] = (0.01, 0.06),
+) -> Material:
     """A random :class:`Material` (colours, pattern, period, angle, grain, noise grid)."""
     base = base_color if base_color is not None else random_color(rng)
     weights = np.asarray(pattern_weights if pattern_weights is not None else [1.0] * len(patterns), dtype=np.float64)
@@ -165,8 +177,11 @@ def random_material(rng: np.random.Generator, base_color: tuple[float, float, fl
     # The second colour: a darker/lighter shade of the base or an unrelated colour.
     if rng.uniform() < 0.5:
         factor = rng.uniform(0.35, 0.75) if rng.uniform() < 0.5 else rng.uniform(1.25, 1.8)
-        second = (min(base[0] * factor + 10.0, 255.0), min(base[1] * factor + 10.0, 255.0),
-                  min(base[2] * factor + 10.0, 255.0))
+        second = (
+            min(base[0] * factor + 10.0, 255.0),
+            min(base[1] * factor + 10.0, 255.0),
+            min(base[2] * factor + 10.0, 255.0),
+        )
     else:
         second = random_color(rng)
     return Material(
@@ -206,8 +221,9 @@ def _pattern_weight(material: Material, coords: np.ndarray) -> np.ndarray:
     return np.zeros(coords.shape[0], dtype=np.float32)
 
 
-def shade_material(material: Material, coords: np.ndarray, brightness: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
+def shade_material(
+    material: Material, coords: np.ndarray, brightness: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Colours of ``n`` surface points.
 
     Args:
@@ -227,8 +243,9 @@ def shade_material(material: Material, coords: np.ndarray, brightness: np.ndarra
     return np.clip(color * (brightness * grain)[:, None], 0.0, 255.0)
 
 
-def _project(centers: np.ndarray, radii: np.ndarray, focal: float,
-             center: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _project(
+    centers: np.ndarray, radii: np.ndarray, focal: float, center: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Disc centres ``(S, 2)`` in pixels and disc radii ``(S,)`` in pixels of spheres in camera space."""
     depth = centers[:, 2]
     pixels = focal * centers[:, :2] / depth[:, None] + np.asarray(center)  # (S, 2)
@@ -257,8 +274,9 @@ def _gradient_2d(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, columns
 
 
-def rasterize_part(part: BodyPart, focal: float, center: tuple[float, float],
-                   image_size: tuple[int, int]) -> PartRaster | None:
+def rasterize_part(
+    part: BodyPart, focal: float, center: tuple[float, float], image_size: tuple[int, int]
+) -> PartRaster | None:
     """Rasterise one part (see the module docstring); ``None`` when it misses the image.
 
     Args:
@@ -287,8 +305,14 @@ def rasterize_part(part: BodyPart, focal: float, center: tuple[float, float],
     normals = np.zeros(shape + (3,), dtype=np.float32)
     normals[..., 2] = -1.0
 
-    def take(inside: np.ndarray, surface: np.ndarray, offset_x: np.ndarray, offset_y: np.ndarray,
-             radius_px: np.ndarray, squared: np.ndarray) -> None:
+    def take(
+        inside: np.ndarray,
+        surface: np.ndarray,
+        offset_x: np.ndarray,
+        offset_y: np.ndarray,
+        radius_px: np.ndarray,
+        squared: np.ndarray,
+    ) -> None:
         """Keep the nearer surface per pixel; record its normal."""
         nearer = inside & (surface < depth)
         depth[nearer] = surface[nearer]
@@ -362,10 +386,18 @@ def rasterize_part(part: BodyPart, focal: float, center: tuple[float, float],
     return PartRaster(box=box, mask=mask, depth=depth, normals=normals, texture_coords=texture_coords)
 
 
-def composite_parts(image: np.ndarray, depth_buffer: np.ndarray, id_buffer: np.ndarray,
-                    parts: Sequence[BodyPart], focal: float, center: tuple[float, float],
-                    light: np.ndarray, ambient: float, rng: np.random.Generator,
-                    coverage: dict[int, tuple[int, int, int, int]] | None = None) -> None:
+def composite_parts(
+    image: np.ndarray,
+    depth_buffer: np.ndarray,
+    id_buffer: np.ndarray,
+    parts: Sequence[BodyPart],
+    focal: float,
+    center: tuple[float, float],
+    light: np.ndarray,
+    ambient: float,
+    rng: np.random.Generator,
+    coverage: dict[int, tuple[int, int, int, int]] | None = None,
+) -> None:
     """Draw parts into ``image`` in place through the z-buffer, far parts first.
 
     Args:
@@ -392,8 +424,12 @@ def composite_parts(image: np.ndarray, depth_buffer: np.ndarray, id_buffer: np.n
         if coverage is not None:
             rows = np.nonzero(raster.mask.any(axis=1))[0]
             columns = np.nonzero(raster.mask.any(axis=0))[0]
-            coverage[part.part_id] = (x0 + int(columns[0]), y0 + int(rows[0]), x0 + int(columns[-1]),
-                                      y0 + int(rows[-1]))
+            coverage[part.part_id] = (
+                x0 + int(columns[0]),
+                y0 + int(rows[0]),
+                x0 + int(columns[-1]),
+                y0 + int(rows[-1]),
+            )
         window = depth_buffer[y0:y1, x0:x1]
         drawn = raster.mask & (raster.depth < window)
         if not drawn.any():
@@ -406,8 +442,15 @@ def composite_parts(image: np.ndarray, depth_buffer: np.ndarray, id_buffer: np.n
         id_buffer[y0:y1, x0:x1][drawn] = part.part_id
 
 
-def draw_occluder(image: np.ndarray, depth_buffer: np.ndarray, id_buffer: np.ndarray, polygon: np.ndarray,
-                  material: Material, metres_per_pixel: float, rng: np.random.Generator) -> np.ndarray:
+def draw_occluder(
+    image: np.ndarray,
+    depth_buffer: np.ndarray,
+    id_buffer: np.ndarray,
+    polygon: np.ndarray,
+    material: Material,
+    metres_per_pixel: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Fill a polygon in front of everything (depth 0) with a textured material.
 
     Args:
@@ -440,8 +483,23 @@ def draw_occluder(image: np.ndarray, depth_buffer: np.ndarray, id_buffer: np.nda
 
 
 # Sample pictures of scikit-image (no people in them) used as background clutter.
-_SAMPLE_PICTURES = ("brick", "grass", "gravel", "coffee", "chelsea", "rocket", "coins", "moon", "page", "text",
-                    "hubble_deep_field", "immunohistochemistry", "colorwheel", "clock", "cell")
+_SAMPLE_PICTURES = (
+    "brick",
+    "grass",
+    "gravel",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "coins",
+    "moon",
+    "page",
+    "text",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "colorwheel",
+    "clock",
+    "cell",
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -487,8 +545,9 @@ def _random_crop(picture: np.ndarray, size: tuple[int, int], rng: np.random.Gene
     return cv2.resize(np.ascontiguousarray(crop), (width, height), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def make_background(image_size: tuple[int, int], rng: np.random.Generator,
-                    pictures: Sequence[np.ndarray] = ()) -> np.ndarray:
+def make_background(
+    image_size: tuple[int, int], rng: np.random.Generator, pictures: Sequence[np.ndarray] = ()
+) -> np.ndarray:
     """A cluttered background: gradient, low-frequency noise, shapes, lines, optional picture patches.
 
     Args:
@@ -525,8 +584,9 @@ def make_background(image_size: tuple[int, int], rng: np.random.Generator,
             cv2.rectangle(image, tuple(int(v) for v in center), tuple(int(v) for v in corner), color, -1)
         elif kind == "ellipse":
             axes = tuple(int(v) for v in rng.uniform(0.1, 0.5, size=2) * size)
-            cv2.ellipse(image, tuple(int(v) for v in center), axes, rng.uniform(0, 180), 0, 360, color, -1,
-                        lineType=cv2.LINE_AA)
+            cv2.ellipse(
+                image, tuple(int(v) for v in center), axes, rng.uniform(0, 180), 0, 360, color, -1, lineType=cv2.LINE_AA
+            )
         elif kind == "polygon":
             count = int(rng.integers(3, 7))
             points = center + rng.uniform(-0.5, 0.5, size=(count, 2)) * size
@@ -534,8 +594,9 @@ def make_background(image_size: tuple[int, int], rng: np.random.Generator,
         else:  # a limb-like distractor
             end = center + rng.uniform(-0.5, 0.5, size=2) * size
             thickness = max(int(rng.uniform(0.02, 0.08) * scale), 2)
-            cv2.line(image, tuple(int(v) for v in center), tuple(int(v) for v in end), color, thickness,
-                     lineType=cv2.LINE_AA)
+            cv2.line(
+                image, tuple(int(v) for v in center), tuple(int(v) for v in end), color, thickness, lineType=cv2.LINE_AA
+            )
     if pictures and rng.uniform() < 0.5:
         for _ in range(int(rng.integers(1, 3))):
             patch_width = int(rng.uniform(0.15, 0.5) * width) + 4
@@ -552,8 +613,14 @@ def make_background(image_size: tuple[int, int], rng: np.random.Generator,
     for _ in range(int(rng.integers(0, 9))):
         start = rng.uniform([0.0, 0.0], [width, height])
         end = rng.uniform([0.0, 0.0], [width, height])
-        cv2.line(image, tuple(int(v) for v in start), tuple(int(v) for v in end),
-                 tuple(float(c) for c in random_color(rng)), int(rng.integers(1, 4)), lineType=cv2.LINE_AA)
+        cv2.line(
+            image,
+            tuple(int(v) for v in start),
+            tuple(int(v) for v in end),
+            tuple(float(c) for c in random_color(rng)),
+            int(rng.integers(1, 4)),
+            lineType=cv2.LINE_AA,
+        )
     if rng.uniform() < 0.4:  # depth of field: a softer background than the people
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.6, 2.0))
     return np.clip(image, 0.0, 255.0).astype(np.float32)

@@ -11,8 +11,26 @@ pytest.importorskip("pybullet_data", reason="the DeepMimic clips come with the p
 
 def test_synth_writes_a_coco_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "synthetic"
-    status = main(["--out", str(out), "--num-train", "2", "--num-val", "1", "--seed", "7", "--image-size", "80", "64",
-                   "--people-per-image", "2", "2", "--no-sample-pictures", "--quiet"])
+    status = main(
+        [
+            "--out",
+            str(out),
+            "--num-train",
+            "2",
+            "--num-val",
+            "1",
+            "--seed",
+            "7",
+            "--image-size",
+            "80",
+            "64",
+            "--people-per-image",
+            "2",
+            "2",
+            "--no-sample-pictures",
+            "--quiet",
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert "3 images" in printed and "images/s" in printed

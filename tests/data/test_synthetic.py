@@ -48,13 +48,23 @@ def clips() -> list:
 @pytest.fixture(scope="module")
 def walk_pose(clips: list) -> tuple[tuple[str, ...], np.ndarray]:
     walk = next(clip for clip in clips if clip.name == "walk")
-    points = augment_pose(walk.point_names, walk.points[0], np.random.default_rng(0), mirror=False,
-                          limb_jitter_degrees=0.0, height_scale=1.0)
+    points = augment_pose(
+        walk.point_names,
+        walk.points[0],
+        np.random.default_rng(0),
+        mirror=False,
+        limb_jitter_degrees=0.0,
+        height_scale=1.0,
+    )
     return walk.point_names, points
 
 
-def _person(walk_pose: tuple[tuple[str, ...], np.ndarray], azimuth_degrees: float,
-            image_size: tuple[int, int] = (160, 200), shift_x: float = 0.0) -> PersonSpec:
+def _person(
+    walk_pose: tuple[tuple[str, ...], np.ndarray],
+    azimuth_degrees: float,
+    image_size: tuple[int, int] = (160, 200),
+    shift_x: float = 0.0,
+) -> PersonSpec:
     names, points = walk_pose
     target = 0.5 * (points.min(axis=0) + points.max(axis=0))
     camera = look_at_camera(target, 3.0, math.radians(azimuth_degrees), 0.0, 0.0, 300.0, image_size)
@@ -93,11 +103,18 @@ def test_mirror_swaps_sides_and_is_an_involution() -> None:
 def test_augmentation_keeps_bone_lengths_and_sides(clips: list) -> None:
     clip = clips[0]
     index = {name: i for i, name in enumerate(clip.point_names)}
-    bones = [("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_hip", "right_knee"),
-             ("right_knee", "right_ankle"), ("neck", "nose"), ("left_ankle", "left_heel")]
+    bones = [
+        ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"),
+        ("right_hip", "right_knee"),
+        ("right_knee", "right_ankle"),
+        ("neck", "nose"),
+        ("left_ankle", "left_heel"),
+    ]
     original = clip.points[5].astype(np.float64)
-    augmented = augment_pose(clip.point_names, original, np.random.default_rng(3), mirror=True,
-                             limb_jitter_degrees=15.0, height_scale=1.0)
+    augmented = augment_pose(
+        clip.point_names, original, np.random.default_rng(3), mirror=True, limb_jitter_degrees=15.0, height_scale=1.0
+    )
     reference = mirror_pose(clip.point_names, original)  # mirroring swaps which bone is "left"
     for first, second in bones:
         before = np.linalg.norm(reference[index[first]] - reference[index[second]])
@@ -106,10 +123,12 @@ def test_augmentation_keeps_bone_lengths_and_sides(clips: list) -> None:
     # Root centred horizontally; mirrored: the body's left (was -z) is still at -z relative to the right.
     assert augmented[index["root"], [0, 2]] == pytest.approx([0.0, 0.0], abs=1e-9)
     assert augmented[index["left_hip"], 2] < augmented[index["right_hip"], 2]
-    scaled = augment_pose(clip.point_names, original, np.random.default_rng(3), mirror=False,
-                          limb_jitter_degrees=0.0, height_scale=1.1)
-    unscaled = augment_pose(clip.point_names, original, np.random.default_rng(3), mirror=False,
-                            limb_jitter_degrees=0.0, height_scale=1.0)
+    scaled = augment_pose(
+        clip.point_names, original, np.random.default_rng(3), mirror=False, limb_jitter_degrees=0.0, height_scale=1.1
+    )
+    unscaled = augment_pose(
+        clip.point_names, original, np.random.default_rng(3), mirror=False, limb_jitter_degrees=0.0, height_scale=1.0
+    )
     np.testing.assert_allclose(scaled, 1.1 * unscaled)
 
 
@@ -139,8 +158,9 @@ def test_look_at_camera_geometry() -> None:
 # --------------------------------------------------------------------------------- rasteriser
 def test_rasterized_sphere_is_a_disc_with_front_depth() -> None:
     material = Material(base_color=(200.0, 10.0, 10.0), second_color=(0.0, 0.0, 0.0))
-    part = BodyPart(name="ball", part_id=1, centers=np.array([[0.0, 0.0, 2.0]]), radii=np.array([0.2]),
-                    material=material)
+    part = BodyPart(
+        name="ball", part_id=1, centers=np.array([[0.0, 0.0, 2.0]]), radii=np.array([0.2]), material=material
+    )
     raster = rasterize_part(part, focal=100.0, center=(49.5, 49.5), image_size=(100, 100))
     assert raster is not None
     x0, y0, _, _ = raster.box
@@ -150,18 +170,23 @@ def test_rasterized_sphere_is_a_disc_with_front_depth() -> None:
     assert centre_depth == pytest.approx(2.0 - 0.2, abs=0.002)  # front surface at the centre
     assert rasterize_part(part, 100.0, (500.0, 500.0), (100, 100)) is None  # off-image
     with pytest.raises(ValueError, match="behind the camera"):
-        rasterize_part(BodyPart("bad", 1, np.array([[0.0, 0.0, 0.1]]), np.array([0.2]), material), 100.0,
-                       (49.5, 49.5), (100, 100))
+        rasterize_part(
+            BodyPart("bad", 1, np.array([[0.0, 0.0, 0.1]]), np.array([0.2]), material), 100.0, (49.5, 49.5), (100, 100)
+        )
 
 
 def test_hull_part_clipped_to_one_pixel_row_does_not_crash() -> None:
     # Regression: `posekit synth` with seed 0 died at train image 888 (index 887): this pelvis hull
     # pokes 0.49 px above the top border, so its raster box is one row tall and np.gradient of its
     # distance transform raised "Shape of array too small to calculate a numerical gradient".
-    centers = np.array([[-0.2134379804178543, -0.8089632658004479, 2.9293271702223613],
-                        [-0.15220785527906108, -0.7914474700328414, 2.873915971963817],
-                        [-0.2746680693346154, -0.8264789714580115, 2.984738458755661],
-                        [-0.24334905181679878, -0.7618146892921567, 2.9111789845503266]])
+    centers = np.array(
+        [
+            [-0.2134379804178543, -0.8089632658004479, 2.9293271702223613],
+            [-0.15220785527906108, -0.7914474700328414, 2.873915971963817],
+            [-0.2746680693346154, -0.8264789714580115, 2.984738458755661],
+            [-0.24334905181679878, -0.7618146892921567, 2.9111789845503266],
+        ]
+    )
     radii = np.array([0.10436656106562894, 0.09392990495906604, 0.09392990495906604, 0.10436656106562894])
     material = Material(base_color=(200.0, 10.0, 10.0), second_color=(0.0, 0.0, 0.0))
     pelvis = BodyPart(name="pelvis", part_id=1, centers=centers, radii=radii, material=material, kind="hull")
@@ -174,8 +199,9 @@ def test_hull_part_clipped_to_one_pixel_row_does_not_crash() -> None:
     assert np.all(np.isfinite(raster.normals)) and np.allclose(lengths, 1.0, atol=1e-5)
     # x and y swapped: a raster one pixel wide at the left border, where the polygon fill of the
     # hull (which takes pixels its outline touches) does draw a few pixels.
-    sideways = BodyPart(name="pelvis", part_id=1, centers=centers[:, [1, 0, 2]], radii=radii, material=material,
-                        kind="hull")
+    sideways = BodyPart(
+        name="pelvis", part_id=1, centers=centers[:, [1, 0, 2]], radii=radii, material=material, kind="hull"
+    )
     raster = rasterize_part(sideways, 566.7544046007034, (127.5, 127.5), (256, 256))
     assert raster is not None and raster.mask.shape[1] == 1 and raster.mask.any()
     lengths = np.linalg.norm(raster.normals[raster.mask], axis=-1)
@@ -201,15 +227,17 @@ def test_keypoint_visibility_by_hand() -> None:
     depth[1:4, 1:4] = 2.0
     ids[2, 3] = OCCLUDER_ID
     depth[2, 3] = 0.0
-    keypoints = np.array([
-        [1.0, 1.0],  # on part 7, surface 2.0, keypoint at 2.05 -> visible
-        [2.0, 2.0],  # on part 7 but the keypoint lies 0.5 m behind its surface -> hidden
-        [3.0, 2.0],  # under the occluder -> hidden
-        [5.0, 4.0],  # background pixel, inside the image -> hidden (not on its part)
-        [-0.4, 1.2],  # rounds to column 0: inside
-        [-0.6, 1.0],  # outside the image
-        [2.0, 5.2],  # below the image
-    ])
+    keypoints = np.array(
+        [
+            [1.0, 1.0],  # on part 7, surface 2.0, keypoint at 2.05 -> visible
+            [2.0, 2.0],  # on part 7 but the keypoint lies 0.5 m behind its surface -> hidden
+            [3.0, 2.0],  # under the occluder -> hidden
+            [5.0, 4.0],  # background pixel, inside the image -> hidden (not on its part)
+            [-0.4, 1.2],  # rounds to column 0: inside
+            [-0.6, 1.0],  # outside the image
+            [2.0, 5.2],  # below the image
+        ]
+    )
     depths = np.array([2.05, 2.5, 2.05, 2.0, 2.0, 2.0, 2.0])
     owners = [[7]] * 7
     visibility = keypoint_visibility(keypoints, depths, owners, np.full(7, 0.1), ids, depth)
@@ -268,8 +296,9 @@ def test_keypoints_land_on_the_figure_and_inside_the_box(clips: list) -> None:
         scene = sample_scene(sampler, config, np.random.default_rng(seed))
         for person in scene.people:
             # Keypoints are the exact projections of the 3D points.
-            projected = person.camera.focal * person.keypoints_3d[:, :2] / person.keypoints_3d[:, 2:] \
-                + person.camera.center
+            projected = (
+                person.camera.focal * person.keypoints_3d[:, :2] / person.keypoints_3d[:, 2:] + person.camera.center
+            )
             np.testing.assert_allclose(person.keypoints, projected, atol=1e-9)
             x, y, w, h = person.bbox
             for (u, v), flag in zip(person.keypoints, person.visibility, strict=True):
@@ -286,8 +315,9 @@ def test_keypoints_land_on_the_figure_and_inside_the_box(clips: list) -> None:
 def test_visible_keypoints_are_not_background_pixels(walk_pose: tuple) -> None:
     background = np.zeros((200, 160, 3), dtype=np.uint8)
     background[..., 1] = 255  # pure green: no clothing or skin colour of this appearance is pure green
-    scene = render_scene([_person(walk_pose, 30.0)], (160, 200), np.random.default_rng(0), background=background,
-                         effects=False)
+    scene = render_scene(
+        [_person(walk_pose, 30.0)], (160, 200), np.random.default_rng(0), background=background, effects=False
+    )
     person = scene.people[0]
     assert (person.visibility == 2).sum() >= 10
     for (u, v), flag in zip(person.keypoints, person.visibility, strict=True):

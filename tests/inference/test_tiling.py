@@ -231,9 +231,7 @@ def test_tiling_finds_at_least_the_plain_detections_on_a_real_frame(shared_data:
     # Nobody the plain detector finds is lost: each plain face box overlaps a tiled one or contains one
     # (the plain detector's one box here spans two dancers whom the tiles find separately).
     if len(plain):
-        overlap = np.maximum(
-            box_iou(plain.boxes, found.boxes), box_intersection_over_smaller(plain.boxes, found.boxes)
-        )
+        overlap = np.maximum(box_iou(plain.boxes, found.boxes), box_intersection_over_smaller(plain.boxes, found.boxes))
         assert (overlap.max(axis=1) > 0.6).all()
     width, height = image.shape[1], image.shape[0]
     assert (found.keypoints[:, 0, 0] > -width).all() and (found.keypoints[:, 0, 0] < 2 * width).all()

@@ -66,8 +66,13 @@ def test_initialisation_keeps_the_signal_and_starts_beliefs_near_zero() -> None:
     # (PyTorch's default shrinks the variance about six-fold per layer); the belief maps start near 0.
     torch.manual_seed(0)
     model = ConvolutionalPoseMachine(
-        17, (128, 128), num_stages=3, vgg_channels=(16, 32, 64, 64), cpm_channels=(64, 32),
-        stage1_channels=64, stage_channels=32,
+        17,
+        (128, 128),
+        num_stages=3,
+        vgg_channels=(16, 32, 64, 64),
+        cpm_channels=(64, 32),
+        stage1_channels=64,
+        stage_channels=32,
     )
     images = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
