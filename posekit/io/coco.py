@@ -3,7 +3,7 @@
 * :func:`load_coco_detections` reads person detections in COCO results format
   (``[{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...]``), as HRNet's
   ``_load_coco_person_detection_results`` does: the boxes of one category scoring at least a
-  threshold. Used by :func:`posekit.data.load_coco_keypoints` (top-down evaluation on detected
+  threshold. Used by :func:`posekit.data.keypoints2d.load_coco_keypoints` (top-down evaluation on detected
   boxes) and :class:`posekit.inference.box_file.BoxFileDetector` (``posekit predict --detections``).
 * :func:`load_coco_image_ids` maps the ``file_name`` of every image of a COCO JSON to its ``id``.
 """

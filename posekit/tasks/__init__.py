@@ -12,6 +12,17 @@ lazily, so ``import posekit`` stays cheap). Its ``train(config) -> dict`` builds
 loss from the config and runs :class:`posekit.engine.Trainer`; its ``evaluate(config, weights)``
 returns metrics. By convention a task config has a ``train: TrainConfig`` field, which is where
 the command line's ``--out`` and ``--resume`` go (``train.out_dir``, ``train.resume``).
+
+Each task is a package with one file per concern, the pattern a new task (bottom-up, mesh) copies
+(:mod:`posekit.tasks.pose2d`, :mod:`posekit.tasks.lift3d`):
+
+* ``config.py``: the frozen config dataclasses (model, data, loss, eval, ``train: TrainConfig``);
+* ``data.py``: datasets, transforms and the codec built from a config;
+* ``losses.py``: the training step's loss composition (model outputs + codec targets -> named terms);
+* ``train.py``: ``train(config)``: builds everything and runs :class:`posekit.engine.Trainer`;
+* ``evaluate.py``: ``evaluate(config, weights)`` with the standard protocol's metrics;
+* ``export.py`` (when the task ships weights): turning a checkpoint into a shipped file;
+* ``__init__.py``: re-exports the public names and calls :func:`register_task`.
 """
 
 from __future__ import annotations
