@@ -402,15 +402,13 @@ class _Run:
         )
         frames: list[FramePoses] = []
         people = 0
-        from posekit.inference.lift3d.video import VideoLifter
+        lift: VideoLifter | None = None
+        if self.lifter is not None:
+            from posekit.inference.lift3d.video import VideoLifter  # torch: imported only when lifting
 
-        lift = (
-            None
-            if self.lifter is None
-            else VideoLifter(
+            lift = VideoLifter(
                 self.lifter, causal=options.causal, flip_test=options.flip_test, focal_length=options.focal
             )
-        )
         keep_overlays = lift is not None and (self.vis or self.gif)
         overlays: dict[int, PoseInstances] = {}
         with contextlib.ExitStack() as stack:

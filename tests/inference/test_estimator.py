@@ -163,3 +163,21 @@ def test_predict_lifts_the_tracks_of_any_estimator_and_writes_atomically(tmp_pat
     assert all(len(entry["keypoints_3d"]) == 51 and len(entry["trajectory"]) == 3 for entry in entries)
     assert sorted(path.name for path in (out / "bvh").iterdir()) == ["clip_track0.bvh", "clip_track1.bvh"]
     assert (out / "predictions.json").is_file() and not list(out.rglob("*.tmp"))
+
+
+def test_predict_in_2d_never_imports_torch(tmp_path: Path) -> None:
+    """The 2D path (BlazePose, tracking, smoothing, files) is numpy-only: importing torch costs ~2 s a run."""
+    import subprocess
+    import sys
+
+    image, video_path = _write_inputs(tmp_path)
+    script = (
+        "import sys\n"
+        "from posekit.inference.predict import PredictOptions, predict\n"
+        f"result = predict([{str(image)!r}, {str(video_path)!r}], PredictOptions(out={str(tmp_path / 'out')!r}))\n"
+        "assert result.failed == 0 and result.video_frames == 8, result\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
