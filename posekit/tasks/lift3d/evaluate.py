@@ -14,7 +14,7 @@ from posekit.metrics import mpjpe as mpjpe_metric
 from posekit.metrics import mpjve, n_mpjpe, p_mpjpe
 from posekit.models.lift3d import Lifter, load_lifter
 from posekit.tasks.lift3d.config import Lift3DConfig
-from posekit.tasks.lift3d.data import build_lifting_data
+from posekit.tasks.lift3d.data import LiftingData, build_lifting_data
 
 __all__ = ["aggregate_errors", "evaluate", "evaluate_lifter"]
 
@@ -118,6 +118,27 @@ def evaluate_lifter(
     return result
 
 
+def evaluate_on_test_sequences(
+    lifter: Lifter,
+    data: LiftingData,
+    config: Lift3DConfig,
+    *,
+    test_time_flip: bool | None = None,
+    by_subject: bool | None = None,
+) -> dict[str, float]:
+    """:func:`evaluate_lifter` on the test sequences of ``data``; flip and grouping from the config unless given."""
+    return evaluate_lifter(
+        lifter,
+        data.test_sequences,
+        keypoints_left=data.keypoints_left,
+        keypoints_right=data.keypoints_right,
+        joints_left=data.joints_left,
+        joints_right=data.joints_right,
+        test_time_flip=config.test_time_flip if test_time_flip is None else test_time_flip,
+        by_subject=config.by_subject if by_subject is None else by_subject,
+    )
+
+
 def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, float]:
     """Evaluate ``weights`` (default: ``train.out_dir/<export_name>``, else ``last.pt``) as configured.
 
@@ -139,13 +160,4 @@ def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, floa
         weights = str(found)
     lifter = load_lifter(weights, causal=config.model.causal, dense=config.model.dense)
     data = build_lifting_data(config, for_training=False)
-    return evaluate_lifter(
-        lifter,
-        data.test_sequences,
-        keypoints_left=data.keypoints_left,
-        keypoints_right=data.keypoints_right,
-        joints_left=data.joints_left,
-        joints_right=data.joints_right,
-        test_time_flip=config.test_time_flip,
-        by_subject=config.by_subject,
-    )
+    return evaluate_on_test_sequences(lifter, data, config)

@@ -13,7 +13,7 @@ from posekit.engine import Trainer, unwrap_model
 from posekit.engine.schedules import LRSchedule
 from posekit.tasks.lift3d.config import Lift3DConfig
 from posekit.tasks.lift3d.data import build_lifting_data
-from posekit.tasks.lift3d.evaluate import evaluate_lifter
+from posekit.tasks.lift3d.evaluate import evaluate_on_test_sequences
 from posekit.tasks.lift3d.export import export_lifter, weights_info
 from posekit.tasks.lift3d.losses import semi_supervised_loss, supervised_loss
 from posekit.tasks.lift3d.model import LiftingTrainModule, build_train_module, lifter_from_train_module
@@ -72,15 +72,8 @@ def train(config: Lift3DConfig) -> dict[str, Any]:
     def evaluate_fn(model: nn.Module) -> dict[str, float]:
         trained = unwrap_model(model)
         assert isinstance(trained, LiftingTrainModule)
-        metrics = evaluate_lifter(
-            lifter_from_train_module(trained, config.model),
-            data.test_sequences,
-            keypoints_left=data.keypoints_left,
-            keypoints_right=data.keypoints_right,
-            joints_left=data.joints_left,
-            joints_right=data.joints_right,
-            test_time_flip=False,
-        )
+        lifter = lifter_from_train_module(trained, config.model)
+        metrics = evaluate_on_test_sequences(lifter, data, config, test_time_flip=False, by_subject=False)
         keep = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "trajectory")
         return {name: value for name, value in metrics.items() if name in keep}
 
@@ -110,16 +103,7 @@ def train(config: Lift3DConfig) -> dict[str, Any]:
     trained = unwrap_model(trainer.model)
     assert isinstance(trained, LiftingTrainModule)
     lifter = lifter_from_train_module(trained.cpu(), config.model)
-    evaluation = evaluate_lifter(
-        lifter,
-        data.test_sequences,
-        keypoints_left=data.keypoints_left,
-        keypoints_right=data.keypoints_right,
-        joints_left=data.joints_left,
-        joints_right=data.joints_right,
-        test_time_flip=config.test_time_flip,
-        by_subject=config.by_subject,
-    )
+    evaluation = evaluate_on_test_sequences(lifter, data, config)
     metadata = weights_info(config, data, trained, evaluation)
     exported = export_lifter(
         trained, Path(config.train.out_dir) / config.export_name, causal=config.model.causal, metadata=metadata

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.lift3d import small_model
 
 from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.models.lift3d import Lifter, TemporalModel, fold_batchnorm
@@ -14,33 +15,6 @@ from posekit.models.lift3d import Lifter, TemporalModel, fold_batchnorm
 # Human3.6M left/right joints (as in the official skeleton definition).
 JOINTS_LEFT = [4, 5, 6, 11, 12, 13]
 JOINTS_RIGHT = [1, 2, 3, 14, 15, 16]
-
-
-def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm1d):
-                size = module.num_features
-                assert module.running_mean is not None and module.running_var is not None
-                module.running_mean.copy_(torch.rand(size, generator=generator) - 0.5)
-                module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.bias.copy_(torch.rand(size, generator=generator) - 0.5)
-
-
-def small_model(
-    widths: list[int] | None = None,
-    *,
-    causal: bool = False,
-    joints_out: int = 17,
-    dtype: torch.dtype = torch.float32,
-    seed: int = 0,
-) -> TemporalModel:
-    torch.manual_seed(seed)
-    model = TemporalModel(17, 2, joints_out, widths or [3, 3, 3], causal=causal, channels=32)
-    randomize_batchnorm(model, seed)
-    return model.to(dtype).eval()
 
 
 def official_evaluate(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.lift3d import small_model
 
 from posekit.models.lift3d import (
     Lifter,
@@ -17,33 +18,6 @@ from posekit.models.lift3d import (
     load_lifter,
     load_lifter_checkpoint,
 )
-
-
-def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm1d):
-                size = module.num_features
-                assert module.running_mean is not None and module.running_var is not None
-                module.running_mean.copy_(torch.rand(size, generator=generator) - 0.5)
-                module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.bias.copy_(torch.rand(size, generator=generator) - 0.5)
-
-
-def small_model(
-    widths: list[int] | None = None,
-    *,
-    causal: bool = False,
-    joints_out: int = 17,
-    dtype: torch.dtype = torch.float32,
-    seed: int = 0,
-) -> TemporalModel:
-    torch.manual_seed(seed)
-    model = TemporalModel(17, 2, joints_out, widths or [3, 3, 3], causal=causal, channels=32)
-    randomize_batchnorm(model, seed)
-    return model.to(dtype).eval()
 
 
 def save_official_checkpoint(path: Path, pose: TemporalModel, trajectory: TemporalModel | None) -> None:

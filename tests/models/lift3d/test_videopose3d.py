@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support.lift3d import randomize_batchnorm
 
 from posekit.models.lift3d.videopose3d import TemporalModel, TemporalModelOptimized1f
-
-
-def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> None:
-    """Give every BatchNorm non-trivial running statistics and affine parameters."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm1d):
-                size = module.num_features
-                assert module.running_mean is not None and module.running_var is not None
-                module.running_mean.copy_(torch.rand(size, generator=generator) - 0.5)
-                module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
-                module.bias.copy_(torch.rand(size, generator=generator) - 0.5)
 
 
 # Names derived by hand from the official common/model.py for filter_widths [3, 3, 3]:
