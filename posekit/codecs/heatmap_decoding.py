@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from posekit.geometry import array_api as xp
 from posekit.geometry.array_api import ArrayT
 
 __all__ = [
@@ -287,6 +288,25 @@ def blur_heatmaps(heatmaps: ArrayT, kernel_size: int, *, border: str = "constant
 # ----------------------------------------------------------------------------------------------
 
 
+def _newton_offset(
+    grad_x: ArrayT, grad_y: ArrayT, hess_xx: ArrayT, hess_yy: ArrayT, hess_xy: ArrayT, valid: ArrayT
+) -> ArrayT:
+    """One Newton step on the log-heatmap (DARK, Zhang et al., CVPR 2020, Eq. 5): ``-H^-1 g``; numpy or torch.
+
+    ``H^-1 = [[yy, -xy], [-xy, xx]] / det``; the offset is 0 where ``valid`` is False or ``H`` is singular.
+
+    Returns:
+        ``(..., 2)`` offsets ``(dx, dy)`` in heatmap pixels, in the dtype of the derivatives.
+    """
+    det = hess_xx * hess_yy - hess_xy**2
+    ok = valid & (det != 0)
+    safe_det = xp.where(ok, det, xp.ones_like(det))
+    offset_x = -(hess_yy * grad_x - hess_xy * grad_y) / safe_det
+    offset_y = -(hess_xx * grad_y - hess_xy * grad_x) / safe_det
+    offset = xp.stack([offset_x, offset_y], axis=-1)
+    return xp.where(ok[..., None], offset, xp.zeros_like(offset))
+
+
 def _refine_keypoints_dark_numpy(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel_size: int) -> np.ndarray:
     """numpy path of :func:`refine_keypoints_dark`."""
     maps = np.asarray(heatmaps)
@@ -311,13 +331,7 @@ def _refine_keypoints_dark_numpy(locations: np.ndarray, heatmaps: np.ndarray, bl
     hess_xx = 0.25 * (at(0, 2) - 2 * centre + at(0, -2))
     hess_yy = 0.25 * (at(2, 0) - 2 * centre + at(-2, 0))
     hess_xy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
-    det = hess_xx * hess_yy - hess_xy**2
-    ok = valid & (det != 0)
-    safe_det = np.where(ok, det, 1.0)
-    # offset = -H^-1 g with H^-1 = [[yy, -xy], [-xy, xx]] / det
-    offset_x = -(hess_yy * grad_x - hess_xy * grad_y) / safe_det
-    offset_y = -(hess_xx * grad_y - hess_xy * grad_x) / safe_det
-    offset = np.where(ok[..., None], np.stack([offset_x, offset_y], axis=-1), 0.0)
+    offset = _newton_offset(grad_x, grad_y, hess_xx, hess_yy, hess_xy, valid)
     return (locations + offset).astype(np.float32)
 
 
@@ -344,13 +358,8 @@ def _refine_keypoints_dark_torch(
     hess_xx = 0.25 * (at(0, 2) - 2 * centre + at(0, -2))
     hess_yy = 0.25 * (at(2, 0) - 2 * centre + at(-2, 0))
     hess_xy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
-    det = hess_xx * hess_yy - hess_xy**2
-    ok = valid & (det != 0)
-    safe_det = torch.where(ok, det, torch.ones_like(det))
-    offset_x = -(hess_yy * grad_x - hess_xy * grad_y) / safe_det
-    offset_y = -(hess_xx * grad_y - hess_xy * grad_x) / safe_det
-    offset = torch.stack([offset_x, offset_y], dim=-1)
-    return locations + torch.where(ok[..., None], offset, torch.zeros_like(offset)).to(locations.dtype)
+    offset = _newton_offset(grad_x, grad_y, hess_xx, hess_yy, hess_xy, valid)
+    return locations + offset.to(locations.dtype)
 
 
 def refine_keypoints_dark(locations: ArrayT, heatmaps: ArrayT, blur_kernel_size: int) -> ArrayT:
@@ -406,12 +415,7 @@ def _refine_keypoints_dark_udp_numpy(locations: np.ndarray, heatmaps: np.ndarray
     hess_xx = right - 2 * centre + left + _FLOAT32_EPS
     hess_yy = down - 2 * centre + up + _FLOAT32_EPS
     hess_xy = 0.5 * (at(1, 1) - right - down + 2 * centre - left - up + at(-1, -1))
-    det = hess_xx * hess_yy - hess_xy**2
-    ok = valid & (det != 0)
-    safe_det = np.where(ok, det, 1.0)
-    offset_x = -(hess_yy * grad_x - hess_xy * grad_y) / safe_det
-    offset_y = -(hess_xx * grad_y - hess_xy * grad_x) / safe_det
-    offset = np.where(ok[..., None], np.stack([offset_x, offset_y], axis=-1), 0.0)
+    offset = _newton_offset(grad_x, grad_y, hess_xx, hess_yy, hess_xy, valid)
     return (locations + offset).astype(np.float32)
 
 
@@ -440,13 +444,8 @@ def _refine_keypoints_dark_udp_torch(
     hess_xx = right - 2 * centre + left + _FLOAT32_EPS
     hess_yy = down - 2 * centre + up + _FLOAT32_EPS
     hess_xy = 0.5 * (at(1, 1) - right - down + 2 * centre - left - up + at(-1, -1))
-    det = hess_xx * hess_yy - hess_xy**2
-    ok = valid & (det != 0)
-    safe_det = torch.where(ok, det, torch.ones_like(det))
-    offset_x = -(hess_yy * grad_x - hess_xy * grad_y) / safe_det
-    offset_y = -(hess_xx * grad_y - hess_xy * grad_x) / safe_det
-    offset = torch.stack([offset_x, offset_y], dim=-1)
-    return locations + torch.where(ok[..., None], offset, torch.zeros_like(offset)).to(locations.dtype)
+    offset = _newton_offset(grad_x, grad_y, hess_xx, hess_yy, hess_xy, valid)
+    return locations + offset.to(locations.dtype)
 
 
 def refine_keypoints_dark_udp(locations: ArrayT, heatmaps: ArrayT, blur_kernel_size: int) -> ArrayT:
