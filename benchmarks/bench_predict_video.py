@@ -9,8 +9,8 @@ What is measured:
    original 1280x720 resolution. The clip is written once as MP4 (``mp4v``).
    Timed: the WHOLE process ``posekit predict CLIP --no-vis`` (start-up, model loading, decoding,
    inference, writing JSON), against a script run with MediaPipe's interpreter
-   (``/work/ref-venv/bin/python``; MediaPipe is not a posekit dependency) that decodes the same
-   clip with OpenCV and runs ``mp.solutions.pose.Pose(static_image_mode=False,
+   (``--reference-python`` or ``$POSEKIT_REFERENCE_PYTHON``; MediaPipe is not a posekit dependency)
+   that decodes the same clip with OpenCV and runs ``mp.solutions.pose.Pose(static_image_mode=False,
    model_complexity=1)`` (tracking mode, full landmark model) on every frame. The two commands
    alternate ``--repeats`` times; medians are reported, as frames per second of wall time.
    posekit is also timed with ``--max-people 1`` (MediaPipe's single-person mode: no periodic
@@ -45,7 +45,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
-REFERENCE_PYTHON = Path(os.environ.get("POSEKIT_REFERENCE_PYTHON", "/work/ref-venv/bin/python"))
 
 MEDIAPIPE_SCRIPT = r"""
 import sys, time, json
@@ -189,7 +188,17 @@ def main() -> None:
     parser.add_argument("--keep", default=None, help="folder to keep the clip in (default: a temporary folder)")
     parser.add_argument("--no-per-person", action="store_true", help="skip the per-person cost on dance.avi")
     parser.add_argument("--busy", type=int, default=0, help="processes kept spinning on the CPU while timing")
+    parser.add_argument(
+        "--reference-python",
+        default=os.environ.get("POSEKIT_REFERENCE_PYTHON"),
+        help="Python with mediapipe==0.10.14 (default: $POSEKIT_REFERENCE_PYTHON)",
+    )
     args = parser.parse_args()
+    if not args.reference_python or not Path(args.reference_python).is_file():
+        parser.error(
+            "--reference-python (or $POSEKIT_REFERENCE_PYTHON) must name a Python with mediapipe==0.10.14 "
+            f"(python3 -m venv ref && ref/bin/pip install mediapipe==0.10.14), got {args.reference_python!r}"
+        )
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="posekit_bench_"))
     workdir.mkdir(parents=True, exist_ok=True)
     clip = workdir / "dance_single_person_1280x720.mp4"
@@ -201,7 +210,7 @@ def main() -> None:
         "posekit --max-people 1": posekit + ["--max-people", "1", "--out", str(workdir / "run_single")],
         "posekit --tiles off": posekit + ["--tiles", "off", "--out", str(workdir / "run_untiled")],
         "posekit --threads 1": posekit + ["--threads", "1", "--out", str(workdir / "run_one_thread")],
-        "mediapipe": [str(REFERENCE_PYTHON), "-c", MEDIAPIPE_SCRIPT, str(clip)],
+        "mediapipe": [args.reference_python, "-c", MEDIAPIPE_SCRIPT, str(clip)],
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}
     cpus: dict[str, list[float]] = {name: [] for name in commands}

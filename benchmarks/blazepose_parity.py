@@ -23,13 +23,14 @@ Usage (from the repository root)::
         tests/inference/blazepose/data/blazepose_mediapipe_reference.json         # regenerate the unit-test reference
 
 The reference JSON for the unit tests holds mediapipe's ROI and landmarks for two images
-(``TEST_REFERENCE_IMAGES``); ``tests/inference/test_blazepose_parity.py`` checks posekit against it.
+(``TEST_REFERENCE_IMAGES``); ``tests/inference/blazepose/test_estimator.py`` checks posekit against it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REFERENCE_PYTHON = "/work/ref-venv/bin/python"
 DEFAULT_SHARED_DATA = REPOSITORY_ROOT.parent / "shared" / "data"
 TEST_REFERENCE_IMAGES = ("coco_val2014_images/COCO_val2014_000000000536.jpg", "mpii/004645041.jpg")
 
@@ -338,7 +338,11 @@ def write_test_reference(reference: list[dict[str, Any]], shared_data: Path, out
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference-python", default=DEFAULT_REFERENCE_PYTHON, help="Python with mediapipe==0.10.14")
+    parser.add_argument(
+        "--reference-python",
+        default=os.environ.get("POSEKIT_REFERENCE_PYTHON"),
+        help="Python with mediapipe==0.10.14 (default: $POSEKIT_REFERENCE_PYTHON)",
+    )
     parser.add_argument("--shared-data", type=Path, default=DEFAULT_SHARED_DATA, help="real sample data folder")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per image (posekit and mediapipe)")
     parser.add_argument("--timing-rounds", type=int, default=3, help="alternating mediapipe/posekit timing rounds")
@@ -350,6 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.worker:
         run_reference_worker(json.loads(Path(arguments.worker[0]).read_text()), arguments.worker[1], arguments.repeats)
         return 0
+    if not arguments.reference_python or not Path(arguments.reference_python).is_file():
+        parser.error(
+            "--reference-python (or $POSEKIT_REFERENCE_PYTHON) must name a Python with mediapipe==0.10.14 "
+            f"(python3 -m venv ref && ref/bin/pip install mediapipe==0.10.14), got {arguments.reference_python!r}"
+        )
     images = list_images(arguments.shared_data)
     if not images:
         print(f"no images under {arguments.shared_data}", file=sys.stderr)
