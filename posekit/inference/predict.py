@@ -43,6 +43,7 @@ import numpy as np
 from posekit.inference.box_file import BoxFileDetector, match_file_name
 from posekit.inference.estimator import PoseEstimator, build_estimator, for_video
 from posekit.inference.smoothing import PoseSmoother
+from posekit.inference.topdown import TopDownPipeline
 from posekit.inference.video import VideoPosePipeline
 from posekit.io.coco import load_coco_image_ids
 from posekit.io.images import is_image_path, read_image, write_image
@@ -313,6 +314,8 @@ class _Run:
         self.video_estimator = for_video(estimator)
         self.lifter = lifter
         self.out = None if options.out is None else Path(options.out)
+        if options.detections is not None and not isinstance(estimator, TopDownPipeline):
+            raise ValueError("--detections needs a top-down estimator (a person detector and a pose model)")
         self.box_file = (
             BoxFileDetector(options.detections, images_path=options.images_json)
             if options.detections is not None
@@ -360,10 +363,7 @@ class _Run:
         if detections is None:
             instances = self.estimator(image)
         else:
-            from posekit.inference.topdown import TopDownPipeline
-
-            if not isinstance(self.estimator, TopDownPipeline):
-                raise ValueError("--detections needs a top-down estimator (a person detector and a pose model)")
+            assert isinstance(self.estimator, TopDownPipeline)  # checked in __init__
             instances = self.estimator(image, detections=detections)
         frame = FramePoses(str(item.path), self.take_image_id(str(item.path)), self.convert(instances))
         lifted = None

@@ -181,3 +181,11 @@ def test_predict_in_2d_never_imports_torch(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_predict_refuses_detections_for_an_estimator_without_a_detector_stage(tmp_path: Path) -> None:
+    image, _ = _write_inputs(tmp_path)
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 1.0}]')
+    with pytest.raises(ValueError, match="--detections needs a top-down estimator"):
+        predict([image], PredictOptions(detections=str(boxes)), estimator=TwoPeopleEstimator())
