@@ -14,6 +14,31 @@ Conventions used everywhere in the package (docstrings repeat the legend where i
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from posekit.inference.api import Source
+    from posekit.inference.predict import PredictResult
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "predict"]
+
+# A library prints nothing unless the application configures logging.
+logging.getLogger("posekit").addHandler(logging.NullHandler())
+
+
+def predict(source: Source | Sequence[Source], /, **options: Any) -> PredictResult:
+    """The poses of every person in images, image arrays, folders and videos, in one call.
+
+    ``posekit.predict("photo.jpg")[0].instances.keypoints`` are the first image's people,
+    ``(N, 17, 2)`` COCO keypoints in pixels. The options are those of ``posekit predict``
+    (``skeleton=``, ``max_people=``, ``lift=``, ``out=``, ...); see
+    :func:`posekit.inference.api.predict` for the arguments and the result.
+    """
+    from posekit.inference.api import predict as predict_sources
+
+    return predict_sources(source, **options)

@@ -33,7 +33,7 @@ import contextlib
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,7 @@ class PredictOptions:
         vis: write overlay images and videos.
         gif: with ``lift``, also write ``vis/<name>_3d.gif``.
         bvh: with ``lift``, write ``bvh/<name>_track<id>.bvh`` per video track.
+        progress: a progress bar per video on stderr (only when stderr is a terminal).
     """
 
     skeleton: str = "coco"
@@ -120,6 +121,7 @@ class PredictOptions:
     vis: bool = True
     gif: bool = False
     bvh: bool = False
+    progress: bool = False
 
     def __post_init__(self) -> None:
         if self.max_people is not None and self.max_people < 1:
@@ -151,10 +153,15 @@ class PredictOptions:
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input: its path and kind (``"image"``, ``"video"`` or ``"unknown"``: try both)."""
+    """One input: its path and kind (``"image"``, ``"video"``, ``"unknown"``: try both, or ``"array"``).
+
+    An ``"array"`` input is an image given in memory (``image``, ``(H, W, 3)`` uint8 RGB); its
+    ``path`` is the name it gets in the results (``array_<index>``).
+    """
 
     path: Path
     kind: str
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -206,7 +213,7 @@ class FramePoses:
 
 @dataclass
 class PredictResult:
-    """What :func:`predict` found and wrote.
+    """What :func:`predict` found and wrote; iterating it (or indexing it) gives :attr:`poses`.
 
     Attributes:
         poses: the people of every image and video frame, in processing order.
@@ -234,10 +241,22 @@ class PredictResult:
         """Every results entry, in processing order (the content of ``predictions.json``)."""
         return [entry for frame in self.poses for entry in frame.to_coco_results()]
 
+    # The result reads as the list of its images and frames: ``result[0].instances``.
+    def __len__(self) -> int:
+        return len(self.poses)
+
+    def __getitem__(self, index: int) -> FramePoses:
+        return self.poses[index]
+
+    def __iter__(self) -> Iterator[FramePoses]:
+        return iter(self.poses)
+
 
 # ------------------------------------------------------------------------------------------ inputs
-def collect_inputs(arguments: Sequence[str | os.PathLike[str]]) -> tuple[list[InputFile], list[str], list[str]]:
-    """Expand folders (recursively, sorted; hidden files skipped).
+def collect_inputs(
+    arguments: Sequence[str | os.PathLike[str] | np.ndarray],
+) -> tuple[list[InputFile], list[str], list[str]]:
+    """Expand folders (recursively, sorted; hidden files skipped); arrays are images in memory.
 
     Returns:
         ``(inputs, notes, errors)``: the inputs in order, one note per skipped file or empty
@@ -246,7 +265,16 @@ def collect_inputs(arguments: Sequence[str | os.PathLike[str]]) -> tuple[list[In
     inputs: list[InputFile] = []
     notes: list[str] = []
     errors: list[str] = []
-    for argument in arguments:
+    arrays = 0
+    for position, argument in enumerate(arguments):
+        if isinstance(argument, np.ndarray):
+            problem = _image_array_problem(argument)
+            if problem is None:
+                inputs.append(InputFile(Path(f"array_{arrays}"), "array", argument))
+            else:
+                errors.append(f"input {position} (an array): {problem}")
+            arrays += 1
+            continue
         path = Path(argument)
         if path.is_dir():
             found = 0
@@ -269,6 +297,18 @@ def collect_inputs(arguments: Sequence[str | os.PathLike[str]]) -> tuple[list[In
         else:
             errors.append(f"{path}: no such file or folder")
     return inputs, notes, errors
+
+
+def _image_array_problem(array: np.ndarray) -> str | None:
+    """Why ``array`` is not an ``(H, W, 3)`` uint8 RGB image, or ``None``."""
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        return (
+            f"expected an (H, W, 3) uint8 RGB image, got shape {tuple(array.shape)} and dtype {array.dtype} "
+            "(video frames: pass the video file; OpenCV images are BGR: convert with cv2.cvtColor)"
+        )
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        return f"the image is empty (shape {tuple(array.shape)})"
+    return None
 
 
 def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
@@ -357,7 +397,7 @@ class _Run:
         return self.out / "vis" / _unique_name(stem, suffix, self.vis_names)
 
     def image(self, item: InputFile, warn: list[tuple[str, str]]) -> None:
-        image = read_image(item.path)
+        image = item.image if item.image is not None else read_image(item.path)
         height, width = image.shape[:2]
         detections = None if self.box_file is None else self.box_file.lookup(str(item.path), (width, height))
         if detections is None:
@@ -419,7 +459,13 @@ class _Run:
                     VideoWriter(self.vis_path(item.path.stem, ".mp4"), reader.fps, reader.size)
                 )
             progress = stack.enter_context(
-                tqdm(total=reader.expected_frames, desc=item.path.name, unit="frame", disable=None, leave=False)
+                tqdm(
+                    total=reader.expected_frames,
+                    desc=item.path.name,
+                    unit="frame",
+                    disable=None if options.progress else True,
+                    leave=False,
+                )
             )
             if self.box_file is not None:
                 warn.append(("warning", f"{item.path}: --detections applies to images; videos use the detector"))
@@ -557,7 +603,9 @@ def predict(
     options: PredictOptions | None = None,
     *,
     estimator: PoseEstimator | None = None,
+    lifter: Lifter | None = None,
     report: Report | None = None,
+    stop_on_error: bool = False,
 ) -> PredictResult:
     """Poses of every person in ``inputs``; writes the files of ``options.out`` when it is set.
 
@@ -567,8 +615,11 @@ def predict(
         estimator: run this :class:`~posekit.inference.estimator.PoseEstimator` instead of the one
             ``options`` describe (``model``, ``tiles``, ... are then ignored; ``--detections`` needs
             a top-down one).
+        lifter: with ``lift``, use this lifter instead of loading ``options.lifter``.
         report: called with ``(level, text)`` for every note, warning and error, in order; by
             default messages are dropped (the counts are in the result).
+        stop_on_error: raise ``ValueError`` with the message of the first input that fails (or of
+            an argument that names nothing) instead of going on with the others.
 
     Returns:
         The :class:`PredictResult`; ``failed`` counts the inputs that could not be processed.
@@ -579,9 +630,14 @@ def predict(
     options = PredictOptions() if options is None else options
     say = _ignore if report is None else report
     items, notes, errors = collect_inputs(inputs)
+    if stop_on_error and errors:
+        raise ValueError(errors[0])
     if estimator is None:
         estimator = build_predict_estimator(options)
-    lifter = load_lifter_for_predict(options.lifter, options.threads) if options.lift else None
+    if not options.lift:
+        lifter = None
+    elif lifter is None:
+        lifter = load_lifter_for_predict(options.lifter, options.threads)
     run = _Run(options, estimator, lifter)
     for line in notes:
         say("", line)
@@ -594,7 +650,7 @@ def predict(
         try:
             with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
-                if item.kind == "image":
+                if item.kind in ("image", "array"):
                     run.image(item, warn)
                 elif item.kind == "video":
                     run.video(item, warn)
@@ -607,6 +663,8 @@ def predict(
             message = " ".join(str(error).split()) or type(error).__name__
             if str(item.path) not in message:
                 message = f"{item.path}: {message}"
+            if stop_on_error:
+                raise ValueError(message) from error
             say("error", message)
         for level, line in warn:
             say(level, line)
