@@ -599,7 +599,7 @@ def build_predict_estimator(options: PredictOptions) -> PoseEstimator:
 
 
 def predict(
-    inputs: Sequence[str | os.PathLike[str]],
+    inputs: Sequence[str | os.PathLike[str] | np.ndarray],
     options: PredictOptions | None = None,
     *,
     estimator: PoseEstimator | None = None,
@@ -610,7 +610,8 @@ def predict(
     """Poses of every person in ``inputs``; writes the files of ``options.out`` when it is set.
 
     Args:
-        inputs: image files, video files and folders (searched recursively for both).
+        inputs: image files, video files, folders (searched recursively for both) and ``(H, W, 3)``
+            uint8 RGB image arrays.
         options: what to run and write (default: :class:`PredictOptions` ()).
         estimator: run this :class:`~posekit.inference.estimator.PoseEstimator` instead of the one
             ``options`` describe (``model``, ``tiles``, ... are then ignored; ``--detections`` needs
