@@ -29,6 +29,14 @@ def _tiles_option(value: str) -> str | int:
     raise argparse.ArgumentTypeError(f"expected auto, off or a whole number >= 1, got {value!r}")
 
 
+def _workers_option(value: str) -> int | None:
+    if value == "auto":
+        return None
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"expected auto or a whole number >= 1, got {value!r}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -105,7 +113,23 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: auto)",
     )
     parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for the models (default: the number of cores, at most 4)"
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for the models (default: the number of cores, at most 4; with --workers, the cores shared "
+        "out among the workers)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers_option,
+        default=None,
+        metavar="N",
+        help="process the inputs in N worker processes, whole images and videos each (default: auto, one per CPU "
+        "this process may use for batches large enough to pay for starting them, else 1); the results equal one "
+        "worker's",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no notes (warnings, errors and the summary remain)"
     )
     model = parser.add_argument_group("2D model (instead of the BlazePose landmark model)")
     model.add_argument(
@@ -183,6 +207,8 @@ def options_from_args(args: argparse.Namespace) -> PredictOptions:
         vis=not args.no_vis,
         gif=args.gif,
         bvh=args.bvh,
+        progress=not args.quiet,
+        workers=args.workers,
     )
 
 
@@ -190,10 +216,15 @@ def _print_message(level: str, text: str) -> None:
     print(f"{PROG}: {level}: {text}" if level else f"{PROG}: {text}", file=sys.stderr)
 
 
+def _print_quietly(level: str, text: str) -> None:
+    if level in ("warning", "error"):
+        _print_message(level, text)
+
+
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     options = options_from_args(args)  # ValueError -> exit 2
-    result = predict(args.inputs, options, report=_print_message)
+    result = predict(args.inputs, options, report=_print_quietly if args.quiet else _print_message)
     parts = [f"{result.images} image(s)"]
     if result.videos:
         parts.append(f"{result.videos} video(s) ({result.video_frames} frames)")

@@ -17,7 +17,8 @@ written unless ``out`` is given, and nothing is printed: messages go to the ``po
 (silent unless the application configures :mod:`logging`) or to ``report``.
 
 The estimator (and the lifter) built for one call is kept for the next call with the same model
-options, so calling :func:`predict` image by image in a loop pays for loading the models once.
+options, so calling :func:`predict` image by image in a loop pays for loading the models once
+(``workers`` other than 1 builds them in each worker process instead).
 """
 
 from __future__ import annotations
@@ -147,9 +148,11 @@ def predict(
         raise ValueError("posekit.predict() needs at least one input (a file, a folder or an image array)")
     parsed = options_from_keywords(**options)
     with _CACHE.lock:
-        if estimator is None:
-            estimator = _CACHE.get_estimator(parsed)
-        lifter = _CACHE.get_lifter(parsed) if parsed.lift else None
+        lifter = None
+        if parsed.workers == 1:  # worker processes build their own models
+            if estimator is None:
+                estimator = _CACHE.get_estimator(parsed)
+            lifter = _CACHE.get_lifter(parsed) if parsed.lift else None
         return predict_inputs(
             sources,
             parsed,

@@ -96,6 +96,8 @@ class PredictOptions:
         gif: with ``lift``, also write ``vis/<name>_3d.gif``.
         bvh: with ``lift``, write ``bvh/<name>_track<id>.bvh`` per video track.
         progress: a progress bar per video on stderr (only when stderr is a terminal).
+        workers: process the inputs in this many worker processes (``None``: one per CPU this
+            process may use; never more than the inputs); results equal one worker's.
     """
 
     skeleton: str = "coco"
@@ -122,8 +124,11 @@ class PredictOptions:
     gif: bool = False
     bvh: bool = False
     progress: bool = False
+    workers: int | None = 1
 
     def __post_init__(self) -> None:
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {self.workers}")
         if self.max_people is not None and self.max_people < 1:
             raise ValueError(f"--max-people must be >= 1, got {self.max_people}")
         if self.redetect_every < 1:
@@ -348,13 +353,13 @@ def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
 class _Run:
     """State of one :func:`predict` call: the models, the id and name counters, the result."""
 
-    def __init__(self, options: PredictOptions, estimator: PoseEstimator, lifter: Lifter | None) -> None:
+    def __init__(self, options: PredictOptions, estimator: PoseEstimator | None, lifter: Lifter | None) -> None:
         self.options = options
-        self.estimator = estimator
-        self.video_estimator = for_video(estimator)
+        self._estimator = estimator  # None: the inputs run in worker processes (posekit.inference.workers)
+        self._video_estimator = None if estimator is None else for_video(estimator)
         self.lifter = lifter
         self.out = None if options.out is None else Path(options.out)
-        if options.detections is not None and not isinstance(estimator, TopDownPipeline):
+        if options.detections is not None and estimator is not None and not isinstance(estimator, TopDownPipeline):
             raise ValueError("--detections needs a top-down estimator (a person detector and a pose model)")
         self.box_file = (
             BoxFileDetector(options.detections, images_path=options.images_json)
@@ -369,7 +374,29 @@ class _Run:
         self.next_id = max(self.image_ids.values(), default=0) + 1
         self.vis_names: set[str] = set()
         self.bvh_names: set[str] = set()
+        # (folder, stem, suffix, path) of every overlay and BVH file written, in order
+        self.written: list[tuple[str, str, str, Path]] = []
         self.result = PredictResult()
+
+    @property
+    def estimator(self) -> PoseEstimator:
+        assert self._estimator is not None, "the inputs of this run go to worker processes"
+        return self._estimator
+
+    @property
+    def video_estimator(self) -> PoseEstimator:
+        assert self._video_estimator is not None, "the inputs of this run go to worker processes"
+        return self._video_estimator
+
+    def report(self, messages: list[tuple[str, str]], error: str | None, say: Report, stop_on_error: bool) -> None:
+        """Count and report one input's outcome (its error first, then its messages)."""
+        if error is not None:
+            self.result.failed += 1
+            if stop_on_error:
+                raise ValueError(error)
+            say("error", error)
+        for level, line in messages:
+            say(level, line)
 
     @property
     def vis(self) -> bool:
@@ -394,7 +421,19 @@ class _Run:
 
     def vis_path(self, stem: str, suffix: str) -> Path:
         assert self.out is not None
-        return self.out / "vis" / _unique_name(stem, suffix, self.vis_names)
+        path = self.out / "vis" / _unique_name(stem, suffix, self.vis_names)
+        self.written.append(("vis", stem, suffix, path))
+        return path
+
+    def bvh_path(self, stem: str, track_id: int) -> Path:
+        """``bvh/<stem>_track<id>.bvh``; ``stem`` is made unique per video by :meth:`bvh_stem`."""
+        assert self.out is not None
+        path = self.out / "bvh" / f"{stem}_track{track_id}.bvh"
+        self.written.append(("bvh", stem, f"_track{track_id}.bvh", path))
+        return path
+
+    def bvh_stem(self, stem: str) -> str:
+        return _unique_name(stem, "", self.bvh_names)
 
     def image(self, item: InputFile, warn: list[tuple[str, str]]) -> None:
         image = item.image if item.image is not None else read_image(item.path)
@@ -544,11 +583,11 @@ class _Run:
         if self.out is not None and self.options.bvh:
             from posekit.io.bvh import write_bvh
 
-            stem = _unique_name(item.path.stem, "", self.bvh_names)
+            stem = self.bvh_stem(item.path.stem)
             for sequence in lifted:
                 assert sequence.keypoints_3d is not None
                 write_bvh(
-                    self.out / "bvh" / f"{stem}_track{sequence.track_id}.bvh",
+                    self.bvh_path(stem, sequence.track_id),
                     sequence.keypoints_3d,
                     fps,
                     trajectory=sequence.trajectory,
@@ -633,12 +672,18 @@ def predict(
     items, notes, errors = collect_inputs(inputs)
     if stop_on_error and errors:
         raise ValueError(errors[0])
-    if estimator is None:
-        estimator = build_predict_estimator(options)
-    if not options.lift:
-        lifter = None
-    elif lifter is None:
-        lifter = load_lifter_for_predict(options.lifter, options.threads)
+    workers = resolve_workers(options.workers, items)
+    if workers > 1 and (estimator is not None or lifter is not None):
+        raise ValueError(
+            "--workers > 1 builds the models in each worker process: give options, not an estimator or lifter object"
+        )
+    if workers <= 1:
+        if estimator is None:
+            estimator = build_predict_estimator(options)
+        if not options.lift:
+            lifter = None
+        elif lifter is None:
+            lifter = load_lifter_for_predict(options.lifter, options.threads)
     run = _Run(options, estimator, lifter)
     for line in notes:
         say("", line)
@@ -646,33 +691,71 @@ def predict(
         say("error", line)
     run.result.failed = len(errors)
     start = time.perf_counter()
-    for item in items:
-        warn: list[tuple[str, str]] = []
-        try:
-            with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-                warnings.simplefilter("ignore", RuntimeWarning)
-                if item.kind in ("image", "array"):
-                    run.image(item, warn)
-                elif item.kind == "video":
-                    run.video(item, warn)
-                else:
-                    run.unknown(item, warn)
-        except KeyboardInterrupt:
-            raise
-        except Exception as error:  # one bad input never stops the others
-            run.result.failed += 1
-            message = " ".join(str(error).split()) or type(error).__name__
-            if str(item.path) not in message:
-                message = f"{item.path}: {message}"
-            if stop_on_error:
-                raise ValueError(message) from error
-            say("error", message)
-        for level, line in warn:
-            say(level, line)
+    if workers > 1:
+        from posekit.inference.workers import predict_in_workers
+
+        predict_in_workers(run, items, workers, say, stop_on_error)
+    else:
+        for item in items:
+            messages, error = process_input(run, item)
+            run.report(messages, error, say, stop_on_error)
     run.result.seconds = time.perf_counter() - start
     if run.out is not None:
         _write_results(run)
     return run.result
+
+
+# With workers="auto", a worker must have at least this much work (a video counts as this many images)
+# to pay for starting a process and loading its models (about 1 s of CPU each).
+AUTO_IMAGES_PER_WORKER = 8
+
+
+def resolve_workers(workers: int | None, items: Sequence[InputFile]) -> int:
+    """Worker processes for ``items``: ``workers``, never more than the inputs.
+
+    ``None`` (auto): one per CPU this process may use, as long as each gets at least
+    :data:`AUTO_IMAGES_PER_WORKER` images' worth of work (a video counts as that many); else fewer.
+    Array inputs always run in this process.
+    """
+    if any(item.kind == "array" for item in items):
+        return 1
+    if workers is None:
+        work = sum(AUTO_IMAGES_PER_WORKER if item.kind == "video" else 1 for item in items)
+        workers = min(available_cpus(), work // AUTO_IMAGES_PER_WORKER)
+    return max(1, min(workers, len(items)))
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def process_input(run: _Run, item: InputFile) -> tuple[list[tuple[str, str]], str | None]:
+    """Run one input; returns its messages ``(level, text)`` and its error message (``None``: it worked).
+
+    An exception never escapes (one bad input never stops the others), except ``KeyboardInterrupt``.
+    """
+    warn: list[tuple[str, str]] = []
+    try:
+        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if item.kind in ("image", "array"):
+                run.image(item, warn)
+            elif item.kind == "video":
+                run.video(item, warn)
+            else:
+                run.unknown(item, warn)
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        if str(item.path) not in message:
+            message = f"{item.path}: {message}"
+        return warn, message
+    return warn, None
 
 
 def _write_results(run: _Run) -> None:
