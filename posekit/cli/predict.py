@@ -225,12 +225,15 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     options = options_from_args(args)  # ValueError -> exit 2
     result = predict(args.inputs, options, report=_print_quietly if args.quiet else _print_message)
-    parts = [f"{result.images} image(s)"]
+    parts = []
+    if result.images or not result.videos:
+        parts.append(f"{result.images} image(s) with {result.people - result.person_frames} people")
     if result.videos:
-        parts.append(f"{result.videos} video(s) ({result.video_frames} frames)")
+        parts.append(
+            f"{result.videos} video(s) with {result.video_frames} frames and {result.person_frames} person-frames"
+        )
     summary = (
-        f"summary: {', '.join(parts)}, {result.people} people in {result.seconds:.1f} s; "
-        f"results in {result.predictions_path}"
+        f"summary: {', '.join(parts)} in {result.seconds:.1f} s; results in {result.predictions_path}"
         + ("" if result.vis_dir is None else f", overlays in {result.vis_dir}")
         + ("" if result.poses3d_path is None else f"; 3D: {len(result.lifted)} track(s) in {result.poses3d_path}")
         + (f"; {result.failed} input(s) failed" if result.failed else "")

@@ -224,7 +224,9 @@ class PredictResult:
         poses: the people of every image and video frame, in processing order.
         lifted: with ``lift``, ``(file name, sequence)`` per lifted track (Human3.6M-17 2D,
             ``keypoints_3d`` and ``trajectory``); image people are one-frame tracks.
-        images, videos, video_frames, people: counts of what was processed.
+        images, videos, video_frames: counts of what was processed.
+        people: people found in the images plus ``person_frames``.
+        person_frames: people found in video frames, summed over the frames.
         failed: inputs that failed (missing or unreadable), their messages went to ``report``.
         seconds: processing time (inputs only, not loading the models).
         predictions_path, poses3d_path, vis_dir: files written (``None`` when not written).
@@ -236,6 +238,7 @@ class PredictResult:
     videos: int = 0
     video_frames: int = 0
     people: int = 0
+    person_frames: int = 0
     failed: int = 0
     seconds: float = 0.0
     predictions_path: Path | None = None
@@ -546,6 +549,7 @@ class _Run:
             self.result.lifted += [(str(item.path), sequence) for sequence in lifted]
         self.result.poses += frames
         self.result.people += people
+        self.result.person_frames += people
         self.result.videos += 1
 
     def _finish_lift(
@@ -690,6 +694,10 @@ def predict(
     for line in errors:
         say("error", line)
     run.result.failed = len(errors)
+    if (options.bvh or options.gif) and any(item.kind in ("image", "array") for item in items):
+        flags = " and ".join(flag for flag, on in (("--bvh", options.bvh), ("--gif", options.gif)) if on)
+        verb = "apply" if options.bvh and options.gif else "applies"
+        say("note", f"{flags} {verb} to videos; images get their 3D overlay as vis/<name>_3d.jpg")
     start = time.perf_counter()
     if workers > 1:
         from posekit.inference.workers import predict_in_workers
@@ -767,5 +775,5 @@ def _write_results(run: _Run) -> None:
 
         run.result.poses3d_path = save_poses3d_npz(run.out / "poses3d.npz", run.result.lifted)
     run.result.predictions_path = atomic_write_json(run.out / "predictions.json", run.result.to_coco_results())
-    if run.options.vis:
+    if any(folder == "vis" and path.exists() for folder, _, _, path in run.written):
         run.result.vis_dir = run.out / "vis"

@@ -55,6 +55,7 @@ class _InputResult:
     videos: int
     video_frames: int
     people: int
+    person_frames: int
     messages: list[tuple[str, str]]
     error: str | None
     written: list[tuple[str, str, str, Path]] = field(default_factory=list)
@@ -94,6 +95,7 @@ def _run_input(item: InputFile, out: str | None) -> _InputResult:
         videos=result.videos,
         video_frames=result.video_frames,
         people=result.people,
+        person_frames=result.person_frames,
         messages=messages,
         error=error,
         written=run.written,
@@ -123,6 +125,7 @@ def _take(run: _Run, item: InputFile, found: _InputResult) -> None:
     result.videos += found.videos
     result.video_frames += found.video_frames
     result.people += found.people
+    result.person_frames += found.person_frames
 
 
 def predict_in_workers(run: _Run, items: list[InputFile], workers: int, say: Report, stop_on_error: bool) -> None:

@@ -135,3 +135,23 @@ def test_predict_model_options_are_checked(tmp_path: Path, capsys: pytest.Captur
     assert "--weights needs --model" in capsys.readouterr().err
     assert posekit_main(["predict", "x.jpg", "--model", "hrnet_w32_256x192"]) == 2
     assert "needs --weights" in capsys.readouterr().err
+
+
+def test_summary_words_and_video_only_flags(
+    mixed_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = [str(mixed_folder / "clip.mp4"), str(mixed_folder / "real.jpg")]
+    status = posekit_main(["predict", *inputs, "--out", str(tmp_path / "a"), "--no-vis", "--lift", "--bvh"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "note: --bvh applies to videos; images get their 3D overlay" in captured.err
+    summary = captured.out.strip().splitlines()[-1]
+    assert "1 image(s) with " in summary and "1 video(s) with 6 frames and " in summary
+    assert "person-frames" in summary and "overlays in" not in summary
+    assert (tmp_path / "a" / "bvh").is_dir()
+
+    status = posekit_main(["predict", inputs[1], "--out", str(tmp_path / "b"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 0 and captured.err == ""
+    summary = captured.out.strip().splitlines()[-1]
+    assert "person-frames" not in summary and f"overlays in {tmp_path / 'b' / 'vis'}" in summary
