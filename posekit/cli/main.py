@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # name -> (module, one-line description). The order is the order of ``posekit --help``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("posekit.cli.predict", "detect people and their keypoints in images, folders and videos"),
+    "merge": ("posekit.cli.merge", "join the predictions.json files of runs over different inputs into one"),
     "evaluate": ("posekit.cli.evaluate", "evaluate predictions (COCO AP, PCKh, MPJPE) or a trained model"),
     "train": ("posekit.cli.train", "train a model from a config file"),
     "export": ("posekit.cli.export", "export a model (ONNX)"),
