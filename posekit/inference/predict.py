@@ -43,7 +43,6 @@ import contextlib
 import copy
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -728,19 +727,23 @@ def keeping_landmarks(estimator: PoseEstimator) -> PoseEstimator:
 
 
 def check_output_folder(out: str | os.PathLike[str]) -> Path:
-    """Create ``out`` if needed and check that files can be written in it.
+    """Check, without creating anything, that ``out`` is (or can be made) a folder this process can write.
+
+    ``out`` must be a folder, or not exist below a folder that does and is writable (the folders
+    are made when the first file is written).
 
     Raises:
         ValueError: one sentence naming the folder and why it cannot be written.
     """
     folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ValueError(f"--out {folder}: cannot write results there ({reason.lower()})") from None
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == folder else f"lies inside the file {existing}"
+        raise ValueError(f"--out {folder}: cannot write results there (it {where}, not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {folder}: cannot write results there (no permission to write in {existing})")
     return folder
 
 

@@ -166,7 +166,10 @@ def test_unwritable_results_paths(tmp_path: Path, capsys: pytest.CaptureFixture[
     # --out inside a file: one sentence, exit 2, before any input is processed.
     assert posekit_main(["predict", str(folder), "--out", str(blocker / "run"), "--format", "csv"]) == 2
     error = capsys.readouterr().err.strip()
-    assert error == f"posekit predict: error: --out {blocker / 'run'}: cannot write results there (not a directory)"
+    expected = f"--out {blocker / 'run'}: cannot write results there (it lies inside the file {blocker}, not a folder)"
+    assert error == f"posekit predict: error: {expected}"
+    with pytest.raises(ValueError, match=r"a_file: cannot write results there \(it is a file, not a folder\)"):
+        predict([str(folder)], PredictOptions(out=blocker), estimator=FixedPoses())
     # predictions.csv cannot be replaced (a folder is in the way): one sentence, nothing half-written.
     out = tmp_path / "run"
     (out / "predictions.csv").mkdir(parents=True)
@@ -174,3 +177,23 @@ def test_unwritable_results_paths(tmp_path: Path, capsys: pytest.CaptureFixture[
         predict([str(folder)], PredictOptions(out=out, vis=False, output_format="csv"), estimator=FixedPoses())
     assert sorted(path.name for path in out.rglob("*")) == ["predictions.csv"]  # no temporary files left
     assert blocker.read_text() == ""
+
+
+def test_read_only_out_folder_is_refused_before_any_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import posekit.inference.predict as predict_module
+
+    # Tests may run as root, for whom every folder is writable: deny write access the way os.access would.
+    monkeypatch.setattr(predict_module.os, "access", lambda path, mode: Path(path) != tmp_path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "black.png"), np.zeros((64, 64, 3), np.uint8))
+    calls: list[int] = []
+
+    class Counting(FixedPoses):
+        def __call__(self, image: np.ndarray) -> PoseInstances:
+            calls.append(1)
+            return super().__call__(image)
+
+    with pytest.raises(ValueError, match=rf"--out {tmp_path / 'run'}: .*no permission to write in {tmp_path}\)$"):
+        predict([str(folder)], PredictOptions(out=tmp_path / "run"), estimator=Counting())
+    assert calls == [] and not (tmp_path / "run").exists()
