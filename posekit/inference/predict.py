@@ -381,6 +381,8 @@ class _Run:
     """State of one :func:`predict` call: the models, the id and name counters, the result."""
 
     def __init__(self, options: PredictOptions, estimator: PoseEstimator, lifter: Lifter | None) -> None:
+        if options.keep_landmarks and estimator is not None:  # the run's own copy: a caller's estimator stays as is
+            estimator = keeping_landmarks(estimator)
         self.options = options
         self.estimator = estimator
         self.video_estimator = for_video(estimator)
@@ -668,8 +670,6 @@ def predict(
         check_output_folder(options.out)
     if estimator is None:
         estimator = build_predict_estimator(options)
-    if options.keep_landmarks:
-        estimator = keeping_landmarks(estimator)
     lifter = load_lifter_for_predict(options.lifter, options.threads) if options.lift else None
     run = _Run(options, estimator, lifter)
     for line in notes:
