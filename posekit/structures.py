@@ -95,6 +95,16 @@ class PoseInstances:
         boxes: ``(N, 4)`` float32 ``xyxy`` pixels, or ``None``.
         instance_scores: ``(N,)`` float32 detection/pose scores, or ``None``.
         track_ids: ``(N,)`` int64 track identities, or ``None``.
+        landmarks: ``(N, L, 5)`` float32, the estimator's own full landmark set, independent of
+            ``skeleton`` (BlazePose: its 33 landmarks in MediaPipe order, each ``x, y`` image pixels,
+            ``z`` (depth relative to the hips, pixel scale of x), visibility, presence), or ``None``.
+            Unlike ``keypoints`` they may be NaN (a landmark the model could not place).
+        world_landmarks: ``(N, L, 3)`` float32 metres (BlazePose: hip-centred world landmarks), or
+            ``None``; set together with ``landmarks``.
+
+    ``landmarks`` and ``world_landmarks`` are kept only when asked for (e.g.
+    ``BlazePoseEstimator(keep_landmarks=True)``); :meth:`convert` carries them unchanged, and
+    selection and concatenation treat them like every other per-row field.
     """
 
     keypoints: np.ndarray
@@ -103,6 +113,8 @@ class PoseInstances:
     boxes: np.ndarray | None = None
     instance_scores: np.ndarray | None = None
     track_ids: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+    world_landmarks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         skeleton = get_skeleton(self.skeleton)
@@ -127,6 +139,20 @@ class PoseInstances:
             set_field(self, "instance_scores", values)
         if self.track_ids is not None:
             set_field(self, "track_ids", _as_array(self.track_ids, np.int64, "track_ids", (count,), f"({count},)"))
+        if (self.landmarks is None) != (self.world_landmarks is None):
+            raise ValueError("landmarks and world_landmarks must be set together (or both be None)")
+        if self.landmarks is not None and self.world_landmarks is not None:
+            landmarks = _as_array(self.landmarks, np.float32, "landmarks", (count, None, 5), f"({count}, L, 5)")
+            num_landmarks = landmarks.shape[1]
+            world = _as_array(
+                self.world_landmarks,
+                np.float32,
+                "world_landmarks",
+                (count, num_landmarks, 3),
+                f"({count}, {num_landmarks}, 3)",
+            )
+            set_field(self, "landmarks", landmarks)
+            set_field(self, "world_landmarks", world)
 
     # ----------------------------------------------------------------- basic protocol
     def __len__(self) -> int:
@@ -157,10 +183,12 @@ class PoseInstances:
             boxes=_take(self.boxes, rows),
             instance_scores=_take(self.instance_scores, rows),
             track_ids=_take(self.track_ids, rows),
+            landmarks=_take(self.landmarks, rows),
+            world_landmarks=_take(self.world_landmarks, rows),
         )
 
     def __repr__(self) -> str:
-        optional = [f.name for f in fields(self) if f.name in ("boxes", "instance_scores", "track_ids")]
+        optional = [f.name for f in fields(self) if f.name not in ("keypoints", "scores", "skeleton")]
         present = [name for name in optional if getattr(self, name) is not None]
         return f"PoseInstances(n={len(self)}, skeleton={self.skeleton!r}, dims={self.dims}, fields={present})"
 
@@ -199,6 +227,8 @@ class PoseInstances:
             boxes=_cat_optional([item.boxes for item in items], "boxes"),
             instance_scores=_cat_optional([item.instance_scores for item in items], "instance_scores"),
             track_ids=_cat_optional([item.track_ids for item in items], "track_ids"),
+            landmarks=_cat_optional([item.landmarks for item in items], "landmarks"),
+            world_landmarks=_cat_optional([item.world_landmarks for item in items], "world_landmarks"),
         )
 
     # ----------------------------------------------------------------- conversion
@@ -216,6 +246,8 @@ class PoseInstances:
             boxes=self.boxes,
             instance_scores=self.instance_scores,
             track_ids=self.track_ids,
+            landmarks=self.landmarks,
+            world_landmarks=self.world_landmarks,
         )
 
     def to_coco_results(

@@ -282,3 +282,41 @@ def test_sequence_npz_round_trip(tmp_path: Path) -> None:
     assert loaded.keypoints_3d is None and loaded.skeleton_3d is None
     with pytest.raises(ValueError, match="does not hold a posekit PoseSequence"):
         load_pose_sequence(save_poses_npz(_instances(1), tmp_path / "inst.npz"))
+
+
+def test_landmarks_are_optional_per_row_fields_kept_by_conversion() -> None:
+    base = _instances(3)
+    landmarks = RNG.uniform(0, 200, size=(3, 33, 5)).astype(np.float32)
+    landmarks[1, 4, :3] = np.nan  # a landmark the model could not place: allowed, unlike keypoints
+    world = RNG.uniform(-1, 1, size=(3, 33, 3)).astype(np.float32)
+    instances = PoseInstances(
+        keypoints=base.keypoints, scores=base.scores, skeleton="coco", landmarks=landmarks, world_landmarks=world
+    )
+    assert base.landmarks is None and base.world_landmarks is None  # nothing kept unless asked for
+    assert "landmarks" in repr(instances) and "landmarks" not in repr(base)
+    picked = instances[[2, 0]]
+    assert picked.landmarks is not None and picked.world_landmarks is not None
+    np.testing.assert_array_equal(picked.landmarks, landmarks[[2, 0]])
+    np.testing.assert_array_equal(picked.world_landmarks, world[[2, 0]])
+    joined = PoseInstances.cat([instances[:1], instances[1:]])
+    assert joined.landmarks is not None
+    np.testing.assert_array_equal(joined.landmarks, landmarks)  # NaN at the same place
+    converted = instances.convert("crowdpose")  # the skeleton changes, the landmarks do not
+    assert converted.num_keypoints == 14 and converted.landmarks is instances.landmarks
+    assert converted.world_landmarks is instances.world_landmarks
+    with pytest.raises(ValueError, match="set together"):
+        PoseInstances(keypoints=base.keypoints, scores=base.scores, skeleton="coco", landmarks=landmarks)
+    with pytest.raises(ValueError, match=r"world_landmarks must have shape \(3, 33, 3\)"):
+        PoseInstances(
+            keypoints=base.keypoints,
+            scores=base.scores,
+            skeleton="coco",
+            landmarks=landmarks,
+            world_landmarks=world[:, :5],
+        )
+    with pytest.raises(ValueError, match=r"landmarks must have shape \(3, L, 5\)"):
+        PoseInstances(
+            keypoints=base.keypoints, scores=base.scores, skeleton="coco", landmarks=world, world_landmarks=world
+        )
+    with pytest.raises(ValueError, match="landmarks is set on some items"):
+        PoseInstances.cat([instances[:1], PoseInstances(keypoints=base.keypoints, scores=base.scores, skeleton="coco")])

@@ -15,7 +15,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from posekit.inference.predict import DETECTOR_MIN_SCORE, PredictOptions, predict
+from posekit.inference.predict import DETECTOR_MIN_SCORE, OUTPUT_FORMATS, PredictOptions, predict
+from posekit.viz.draw import DRAW_MIN_SCORE
 
 PROG = "posekit predict"
 DEFAULT_OUT = "runs/predict"
@@ -178,6 +179,40 @@ def build_parser() -> argparse.ArgumentParser:
         "the image width)",
     )
     lift.add_argument("--no-flip-test", action="store_true", help="with --lift: no horizontal-flip test-time averaging")
+    output = parser.add_argument_group("results files and overlays")
+    output.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default="json",
+        help="results file: json (OUT/predictions.json), csv (OUT/predictions.csv: one row per person and image or "
+        "frame, header file_name, image_id, frame, timestamp, track_id, score, bbox_x, bbox_y, bbox_w, bbox_h, then "
+        "<joint>_x, <joint>_y, <joint>_score per keypoint, and with --lift <joint>_x3d, _y3d, _z3d per H36M joint and "
+        "trajectory_x, _y, _z) or both (default: json)",
+    )
+    output.add_argument(
+        "--keep-landmarks",
+        action="store_true",
+        help="keep BlazePose's 33 landmarks (name, x, y in pixels, z, visibility, presence) and 33 world landmarks "
+        "(metres, hip-centred) in each JSON entry, in MediaPipe's order whatever --skeleton is; raw model output, "
+        "not smoothed (BlazePose only, not with --model)",
+    )
+    output.add_argument(
+        "--kpt-thr",
+        type=float,
+        default=DRAW_MIN_SCORE,
+        metavar="T",
+        help=f"overlays hide keypoints scoring below T and the links touching them (default: {DRAW_MIN_SCORE}); "
+        "the results files keep every keypoint",
+    )
+    output.add_argument(
+        "--line-width",
+        type=int,
+        default=None,
+        metavar="N",
+        help="overlay line width in pixels (default: scales with the image, 1 below a long side of 600 px, 3 at "
+        "1280x720); keypoint dots get radius 1.5 x N",
+    )
+    output.add_argument("--no-boxes", action="store_true", help="do not draw person boxes on the overlays")
     return parser
 
 
@@ -209,6 +244,11 @@ def options_from_args(args: argparse.Namespace) -> PredictOptions:
         bvh=args.bvh,
         progress=not args.quiet,
         workers=args.workers,
+        output_format=args.format,
+        keep_landmarks=args.keep_landmarks,
+        keypoint_threshold=args.kpt_thr,
+        line_width=args.line_width,
+        draw_boxes=not args.no_boxes,
     )
 
 
@@ -233,7 +273,8 @@ def main(argv: Sequence[str]) -> int:
             f"{result.videos} video(s) with {result.video_frames} frames and {result.person_frames} person-frames"
         )
     summary = (
-        f"summary: {', '.join(parts)} in {result.seconds:.1f} s; results in {result.predictions_path}"
+        f"summary: {', '.join(parts)} in {result.seconds:.1f} s; results in "
+        + " and ".join(str(path) for path in (result.predictions_path, result.csv_path) if path is not None)
         + ("" if result.vis_dir is None else f", overlays in {result.vis_dir}")
         + ("" if result.poses3d_path is None else f"; 3D: {len(result.lifted)} track(s) in {result.poses3d_path}")
         + (f"; {result.failed} input(s) failed" if result.failed else "")

@@ -15,7 +15,17 @@ image or frame. With ``out`` set it also writes, atomically:
   is its own COCO image); with ``images_json`` the images listed there keep their own ids. With
   ``lift``, entries gain ``keypoints_3d`` (flat ``x, y, z`` of the 17 Human3.6M joints, metres,
   camera frame, root-relative) and ``trajectory`` (the pelvis in camera space, metres);
-* ``vis/<name>.jpg`` / ``vis/<name>.mp4`` overlays (``vis``), ``vis/<name>_3d.jpg|mp4`` (``lift``),
+* with ``keep_landmarks`` (BlazePose only), entries gain ``landmarks`` (BlazePose's 33 landmarks in
+  MediaPipe's order, whatever ``skeleton`` is: ``name``, ``x``, ``y`` in image pixels, ``z`` (depth
+  relative to the hips, pixel scale of x; smaller is nearer), ``visibility``, ``presence``) and
+  ``world_landmarks`` (the 33 world landmarks: ``name``, ``x``, ``y``, ``z`` in metres, origin
+  between the hips, y down); a landmark the model could not place has ``null`` values. In videos
+  they are the landmark model's raw output for the frame: ``keypoints`` are smoothed (``smooth``),
+  the landmarks are not;
+* ``predictions.csv`` instead of (``output_format="csv"``) or beside (``"both"``) the JSON: one row
+  per person and image or frame with the same values (:mod:`posekit.io.csv_results`);
+* ``vis/<name>.jpg`` / ``vis/<name>.mp4`` overlays (``vis``; ``keypoint_threshold``, ``line_width``,
+  ``draw_boxes``), ``vis/<name>_3d.jpg|mp4`` (``lift``),
   ``vis/<name>_3d.gif`` (``gif``), ``bvh/<name>_track<id>.bvh`` per video track (``bvh``) and
   ``poses3d.npz`` (``lift``; :func:`posekit.io.poses.save_poses3d_npz`).
 
@@ -30,6 +40,8 @@ metres.
 from __future__ import annotations
 
 import contextlib
+import copy
+import math
 import os
 import time
 import warnings
@@ -40,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from posekit.inference.blazepose.estimator import BlazePoseEstimator
 from posekit.inference.box_file import BoxFileDetector, match_file_name
 from posekit.inference.estimator import PoseEstimator, build_estimator, for_video
 from posekit.inference.smoothing import PoseSmoother
@@ -50,19 +63,30 @@ from posekit.io.images import is_image_path, read_image, write_image
 from posekit.io.video import VideoReader, VideoWriter, is_video_path, suppress_native_stderr
 from posekit.skeletons import get_skeleton
 from posekit.structures import PoseInstances, PoseSequence
-from posekit.viz.draw import draw_poses
+from posekit.viz.draw import DRAW_MIN_SCORE, draw_poses
 
 if TYPE_CHECKING:  # torch is imported only when lifting
     from posekit.inference.lift3d.video import VideoLifter
     from posekit.models.lift3d import Lifter
 
-__all__ = ["FramePoses", "InputFile", "PredictOptions", "PredictResult", "collect_inputs", "predict"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "FramePoses",
+    "InputFile",
+    "PredictOptions",
+    "PredictResult",
+    "collect_inputs",
+    "keeping_landmarks",
+    "predict",
+]
 
 # MediaPipe keeps detections scoring 0.5; the landmark model's pose presence check (> 0.5) then
 # rejects what is not a person (see README, benchmarks/eval_shared_data.py).
 DETECTOR_MIN_SCORE = 0.5
 # Frames decoded ahead in a background thread while the models run on the current one.
 VIDEO_PREFETCH = 2
+# Results files: predictions.json, predictions.csv, or both.
+OUTPUT_FORMATS = ("json", "csv", "both")
 
 Report = Callable[[str, str], None]
 
@@ -98,6 +122,13 @@ class PredictOptions:
         progress: a progress bar per video on stderr (only when stderr is a terminal).
         workers: process the inputs in this many worker processes (``None``: one per CPU this
             process may use; never more than the inputs); results equal one worker's.
+        output_format: results file(s): ``"json"`` (``predictions.json``), ``"csv"``
+            (``predictions.csv``) or ``"both"``.
+        keep_landmarks: keep BlazePose's 33 landmarks and world landmarks in the results (the
+            BlazePose estimator only).
+        keypoint_threshold: overlays hide keypoints scoring below this, and the links touching them.
+        line_width: overlay line width in pixels (``None``: scales with the image size).
+        draw_boxes: draw person boxes on the overlays.
     """
 
     skeleton: str = "coco"
@@ -125,6 +156,11 @@ class PredictOptions:
     bvh: bool = False
     progress: bool = False
     workers: int | None = 1
+    output_format: str = "json"
+    keep_landmarks: bool = False
+    keypoint_threshold: float = DRAW_MIN_SCORE
+    line_width: int | None = None
+    draw_boxes: bool = True
 
     def __post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
@@ -154,6 +190,16 @@ class PredictOptions:
             raise ValueError(f"--focal must be a positive number of pixels, got {self.focal}")
         # Unknown names raise ValueError; aliases become the registered name.
         object.__setattr__(self, "skeleton", get_skeleton(self.skeleton).name)
+        if self.output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, got {self.output_format!r}")
+        if self.keep_landmarks and self.model is not None:
+            raise ValueError(
+                f"--keep-landmarks needs the BlazePose landmark model: a --model {self.model} run has no landmarks"
+            )
+        if not np.isfinite(self.keypoint_threshold):
+            raise ValueError(f"--kpt-thr must be a number, got {self.keypoint_threshold}")
+        if self.line_width is not None and self.line_width < 1:
+            raise ValueError(f"--line-width must be a whole number of pixels >= 1, got {self.line_width}")
 
 
 @dataclass(frozen=True)
@@ -213,7 +259,31 @@ class FramePoses:
                     # (17, 3) -> (51,), 0.1 mm
                     entry["keypoints_3d"] = [round(float(value), 4) for value in self.keypoints_3d[row].reshape(-1)]
                     entry["trajectory"] = [round(float(value), 4) for value in self.trajectory[row]]
+        landmarks, world = self.instances.landmarks, self.instances.world_landmarks
+        if landmarks is not None and world is not None:
+            names = _landmark_names(landmarks.shape[1])
+            for row, entry in enumerate(entries):
+                entry["landmarks"] = _landmark_entries(names, landmarks[row], ("x", "y", "z", "visibility", "presence"))
+                entry["world_landmarks"] = _landmark_entries(names, world[row], ("x", "y", "z"))
         return entries
+
+
+def _landmark_names(count: int) -> tuple[str, ...]:
+    """MediaPipe's landmark names (the ``"blazepose"`` skeleton's) for ``count`` landmarks, else numbers."""
+    names = get_skeleton("blazepose").keypoint_names
+    return tuple(names) if count == len(names) else tuple(str(index) for index in range(count))
+
+
+def _landmark_entries(names: Sequence[str], values: np.ndarray, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """``(L, C)`` landmark values as ``L`` dicts ``{"name": ..., column: value}`` (NaN -> ``None``)."""
+    rounded = np.round(values.astype(np.float64), 4).tolist()  # 0.1 mm, 1e-4 px and 1e-4 probability
+    entries = []
+    for name, row in zip(names, rounded, strict=True):
+        entry: dict[str, Any] = {"name": name}
+        for column, value in zip(columns, row, strict=True):
+            entry[column] = value if math.isfinite(value) else None
+        entries.append(entry)
+    return entries
 
 
 @dataclass
@@ -230,6 +300,7 @@ class PredictResult:
         failed: inputs that failed (missing or unreadable), their messages went to ``report``.
         seconds: processing time (inputs only, not loading the models).
         predictions_path, poses3d_path, vis_dir: files written (``None`` when not written).
+        csv_path: ``predictions.csv`` when written (``output_format`` ``"csv"`` or ``"both"``).
     """
 
     poses: list[FramePoses] = field(default_factory=list)
@@ -244,6 +315,7 @@ class PredictResult:
     predictions_path: Path | None = None
     poses3d_path: Path | None = None
     vis_dir: Path | None = None
+    csv_path: Path | None = None
 
     def to_coco_results(self) -> list[dict[str, Any]]:
         """Every results entry, in processing order (the content of ``predictions.json``)."""
@@ -357,6 +429,8 @@ class _Run:
     """State of one :func:`predict` call: the models, the id and name counters, the result."""
 
     def __init__(self, options: PredictOptions, estimator: PoseEstimator | None, lifter: Lifter | None) -> None:
+        if options.keep_landmarks and estimator is not None:  # the run's own copy: a caller's estimator stays as is
+            estimator = keeping_landmarks(estimator)
         self.options = options
         self._estimator = estimator  # None: the inputs run in worker processes (posekit.inference.workers)
         self._video_estimator = None if estimator is None else for_video(estimator)
@@ -422,6 +496,17 @@ class _Run:
         skeleton = self.options.skeleton
         return instances if skeleton == instances.skeleton else instances.convert(skeleton)
 
+    def draw(self, image: np.ndarray, instances: PoseInstances) -> np.ndarray:
+        """The 2D overlay of ``instances`` on ``image`` with the drawing options."""
+        options = self.options
+        return draw_poses(
+            image,
+            instances,
+            min_score=options.keypoint_threshold,
+            draw_boxes=options.draw_boxes,
+            line_width=options.line_width,
+        )
+
     def vis_path(self, stem: str, suffix: str) -> Path:
         assert self.out is not None
         path = self.out / "vis" / _unique_name(stem, suffix, self.vis_names)
@@ -463,7 +548,7 @@ class _Run:
         self.result.images += 1
         self.result.people += len(instances)
         if self.vis:
-            write_image(self.vis_path(item.path.stem, ".jpg"), draw_poses(image, frame.instances))
+            write_image(self.vis_path(item.path.stem, ".jpg"), self.draw(image, frame.instances))
             if lifted is not None:
                 from posekit.viz.plot3d import render_lift_image
 
@@ -536,7 +621,7 @@ class _Run:
                     if (video_frame.image.shape[1], video_frame.image.shape[0]) != writer.size:
                         new_size = f"{video_frame.image.shape[1]}x{video_frame.image.shape[0]}"
                         raise ValueError(f"frame {video_frame.index} changes the video size to {new_size}")
-                    writer.write(draw_poses(video_frame.image, converted))
+                    writer.write(self.draw(video_frame.image, converted))
                 progress.update(1)
             if reader.stop_reason is not None:
                 warn.append(("warning", f"{item.path}: {reader.stop_reason}; kept the frames read"))
@@ -669,13 +754,17 @@ def predict(
         The :class:`PredictResult`; ``failed`` counts the inputs that could not be processed.
 
     Raises:
-        ValueError: bad options, a model, lifter or detections file that cannot be loaded.
+        ValueError: bad options, a model, lifter or detections file that cannot be loaded, an
+            ``out`` folder or results file that cannot be written (checked before any input, and
+            again when writing; a results file is written whole or not at all).
     """
     options = PredictOptions() if options is None else options
     say = _ignore if report is None else report
     items, notes, errors = collect_inputs(inputs)
     if stop_on_error and errors:
         raise ValueError(errors[0])
+    if options.out is not None:
+        check_output_folder(options.out)
     workers = resolve_workers(options.workers, items)
     if workers > 1 and (estimator is not None or lifter is not None):
         raise ValueError(
@@ -766,14 +855,83 @@ def process_input(run: _Run, item: InputFile) -> tuple[list[tuple[str, str]], st
     return warn, None
 
 
+def keeping_landmarks(estimator: PoseEstimator) -> PoseEstimator:
+    """A copy of a BlazePose top-down ``estimator`` that keeps the 33 landmarks and world landmarks.
+
+    The copy shares the models; ``estimator`` itself is left as it is.
+
+    Raises:
+        ValueError: ``estimator`` is not a top-down pipeline around the BlazePose landmark model.
+    """
+    person = estimator.estimator if isinstance(estimator, TopDownPipeline) else None
+    if not isinstance(estimator, TopDownPipeline) or not isinstance(person, BlazePoseEstimator):
+        raise ValueError(
+            f"--keep-landmarks needs the BlazePose landmark model, got {type(person or estimator).__name__}"
+            " (it has no landmarks)"
+        )
+    keeping = copy.copy(person)
+    keeping.keep_landmarks = True
+    pipeline = copy.copy(estimator)
+    pipeline.estimator = keeping
+    return pipeline
+
+
+def check_output_folder(out: str | os.PathLike[str]) -> Path:
+    """Check, without creating anything, that ``out`` is (or can be made) a folder this process can write.
+
+    ``out`` must be a folder, or not exist below a folder that does and is writable (the folders
+    are made when the first file is written).
+
+    Raises:
+        ValueError: one sentence naming the folder and why it cannot be written.
+    """
+    folder = Path(out)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == folder else f"lies inside the file {existing}"
+        raise ValueError(f"--out {folder}: cannot write results there (it {where}, not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {folder}: cannot write results there (no permission to write in {existing})")
+    return folder
+
+
 def _write_results(run: _Run) -> None:
     from posekit.io.atomic import atomic_write_json
+    from posekit.io.csv_results import results_csv_text
 
     assert run.out is not None
-    if run.options.lift:
+    options = run.options
+    entries = run.result.to_coco_results()
+    # Built before anything is written: an entry that does not fit the columns writes nothing.
+    csv_text = (
+        results_csv_text(entries, options.skeleton, "h36m" if options.lift else None)
+        if options.output_format in ("csv", "both")
+        else None
+    )
+    if options.lift:
         from posekit.io.poses import save_poses3d_npz
 
-        run.result.poses3d_path = save_poses3d_npz(run.out / "poses3d.npz", run.result.lifted)
-    run.result.predictions_path = atomic_write_json(run.out / "predictions.json", run.result.to_coco_results())
+        run.result.poses3d_path = _writing(
+            run.out / "poses3d.npz", lambda path: save_poses3d_npz(path, run.result.lifted)
+        )
+    if options.output_format in ("json", "both"):
+        run.result.predictions_path = _writing(
+            run.out / "predictions.json", lambda path: atomic_write_json(path, entries)
+        )
+    if csv_text is not None:
+        from posekit.io.atomic import atomic_write_text
+
+        run.result.csv_path = _writing(run.out / "predictions.csv", lambda path: atomic_write_text(path, csv_text))
     if any(folder == "vis" and path.exists() for folder, _, _, path in run.written):
         run.result.vis_dir = run.out / "vis"
+
+
+def _writing(path: Path, write: Callable[[Path], Path]) -> Path:
+    """``write(path)``, with an ``OSError`` turned into one sentence naming the file (nothing is left)."""
+    try:
+        return write(path)
+    except OSError as error:
+        reason = (error.strerror or type(error).__name__).lower()
+        raise ValueError(f"{path}: cannot write the results file ({reason})") from None

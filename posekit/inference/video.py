@@ -20,6 +20,13 @@ A top-down :class:`~posekit.inference.topdown.TopDownPipeline` is run more cheap
    matched by Hungarian matching, new tracks are born, lost tracks are kept ``max_age`` frames;
 4. **smooth** keypoints per track with the One Euro filter (optional).
 
+Instances that carry the estimator's own landmarks (``PoseInstances.landmarks`` and
+``world_landmarks``, e.g. BlazePose's 33 with ``keep_landmarks``) keep them through selection and
+tracking, one row per returned person; they are the landmark model's raw output for the frame and
+are not smoothed: only ``keypoints`` go through the smoother, so with smoothing on the two differ
+by the filter's correction (with ``smoother=None`` the finite landmarks' ``x, y`` equal the
+``"blazepose"`` keypoints).
+
 MediaPipe's own tracking mode re-runs detection only when its single tracked person is lost; with
 several people posekit also re-detects periodically (``redetect_every``; 10 by default, see
 ``benchmarks/bench_predict_video.py`` for the cost). With ``redetect_max_every``, a periodic
@@ -230,6 +237,8 @@ class VideoPosePipeline:
                 boxes=np.zeros((0, 4), np.float32),
                 instance_scores=np.zeros(0, np.float32),
                 track_ids=np.zeros(0, np.int64),
+                landmarks=instances.landmarks,
+                world_landmarks=instances.world_landmarks,
             )
         hint_array = np.asarray(hints, np.int64)
         keep = pipeline.select(instances, priority=(hint_array >= 0).astype(np.float64))
@@ -253,6 +262,8 @@ class VideoPosePipeline:
             boxes=boxes,
             instance_scores=scores,
             track_ids=track_ids,
+            landmarks=instances.landmarks,
+            world_landmarks=instances.world_landmarks,
         )
 
     def _track_every_frame(self, instances: PoseInstances, frame_index: int, timestamp: float) -> PoseInstances:
@@ -270,6 +281,8 @@ class VideoPosePipeline:
             boxes=np.asarray(boxes, np.float32),
             instance_scores=np.asarray(scores, np.float32),
             track_ids=track_ids,
+            landmarks=instances.landmarks,
+            world_landmarks=instances.world_landmarks,
         )
 
     def _back_off(self, newcomer: bool) -> None:

@@ -3,7 +3,9 @@
 Colours follow the body side: joints and links of the person's left side in one colour, the right
 side in another and the centre line (face, torso links across the body) in a third, using the
 skeleton's ``left``/``right`` groups; track ids get a colour each so that a person keeps their box
-colour through a video. Line widths and dot radii scale with the image size.
+colour through a video. Line widths and dot radii scale with the image size
+(:func:`default_line_width`: 1 px for a long side under 600 px, 3 px at 1280 x 720, 5 px at
+1920 x 1080; dots of radius 1.5 x the line width) unless a line width is given.
 """
 
 from __future__ import annotations
@@ -14,12 +16,22 @@ import numpy as np
 from posekit.skeletons import Skeleton, get_skeleton
 from posekit.structures import PoseInstances
 
-__all__ = ["LEFT_COLOR", "RIGHT_COLOR", "CENTER_COLOR", "draw_poses", "track_color"]
+__all__ = [
+    "CENTER_COLOR",
+    "DRAW_MIN_SCORE",
+    "LEFT_COLOR",
+    "RIGHT_COLOR",
+    "default_line_width",
+    "draw_poses",
+    "track_color",
+]
 
 # RGB colours.
 LEFT_COLOR = (0, 200, 255)  # person's left side: sky blue
 RIGHT_COLOR = (255, 120, 0)  # person's right side: orange
 CENTER_COLOR = (60, 220, 60)  # centre line: green
+# Keypoints scoring below this are not drawn by default (nor the links touching them).
+DRAW_MIN_SCORE = 0.3
 _TRACK_PALETTE = (
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
     (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (170, 110, 40),
@@ -29,6 +41,11 @@ _TRACK_PALETTE = (
 def track_color(track_id: int) -> tuple[int, int, int]:
     """A stable RGB colour for a track id (cycles through 12 distinct colours)."""
     return _TRACK_PALETTE[int(track_id) % len(_TRACK_PALETTE)]
+
+
+def default_line_width(image_size: tuple[int, int]) -> int:
+    """The overlay line width in pixels for an image of ``(w, h)``: ``max(1, round(long side / 400))``."""
+    return max(1, round(max(image_size) / 400))
 
 
 def _side_colors(skeleton: Skeleton) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
@@ -52,9 +69,10 @@ def draw_poses(
     image: np.ndarray,
     instances: PoseInstances,
     skeleton: Skeleton | str | None = None,
-    min_score: float = 0.3,
+    min_score: float = DRAW_MIN_SCORE,
     draw_boxes: bool = True,
     draw_track_ids: bool = True,
+    line_width: int | None = None,
 ) -> np.ndarray:
     """Draw keypoints, links, boxes and track ids on a copy of ``image``.
 
@@ -65,6 +83,8 @@ def draw_poses(
         min_score: keypoints with a score below this are not drawn, nor links touching them.
         draw_boxes: draw each instance's box (when ``instances.boxes`` is set).
         draw_track_ids: write the track id (when ``instances.track_ids`` is set) above the box.
+        line_width: line width in pixels (links, boxes, text); dots get radius
+            ``max(1, round(1.5 x line_width))``. ``None``: :func:`default_line_width` of the image.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB copy with the overlay.
@@ -81,10 +101,12 @@ def draw_poses(
             f"instances.keypoints must have shape (N, {resolved.num_keypoints}, 2|3) for skeleton "
             f"{resolved.name!r}, got {keypoints.shape}"
         )
+    if line_width is not None and (isinstance(line_width, bool) or int(line_width) != line_width or line_width < 1):
+        raise ValueError(f"line_width must be a whole number of pixels >= 1, got {line_width!r}")
     scores = np.asarray(instances.scores, dtype=np.float64)
     canvas = np.ascontiguousarray(image.copy())
     height, width = canvas.shape[:2]
-    thickness = max(1, round(max(height, width) / 400))
+    thickness = default_line_width((width, height)) if line_width is None else int(line_width)
     radius = max(1, round(thickness * 1.5))
     font_scale = max(0.4, max(height, width) / 1500)
     keypoint_colors, link_colors = _side_colors(resolved)

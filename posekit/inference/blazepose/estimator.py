@@ -34,7 +34,7 @@ from posekit.inference.blazepose.landmarks import (
 from posekit.inference.detections import PersonDetections
 from posekit.structures import PoseInstances
 
-__all__ = ["BlazePoseEstimator", "blazepose_instances", "box_rois"]
+__all__ = ["BlazePoseEstimator", "blazepose_instances", "box_rois", "landmark_arrays"]
 
 
 def box_rois(boxes: np.ndarray, scale: float = ROI_SCALE) -> Rois:
@@ -58,6 +58,20 @@ def box_rois(boxes: np.ndarray, scale: float = ROI_SCALE) -> Rois:
         size=np.stack([side, side], axis=1).astype(np.float32),
         rotation=np.zeros(values.shape[0], np.float32),
     )
+
+
+def landmark_arrays(landmarks: BlazePoseLandmarks) -> tuple[np.ndarray, np.ndarray]:
+    """The landmark model's 33 landmarks as ``PoseInstances.landmarks`` and ``world_landmarks``.
+
+    Returns:
+        ``(landmarks, world_landmarks)``: ``(N, 33, 5)`` float32 ``x, y`` (pixels), ``z`` (pixel
+        scale of x, relative to the hips), visibility, presence; and ``(N, 33, 3)`` float32 metres,
+        hip-centred; both in MediaPipe's landmark order (the ``"blazepose"`` skeleton's names).
+    """
+    stacked = np.concatenate(
+        [landmarks.landmarks, landmarks.visibility[..., None], landmarks.presence[..., None]], axis=-1
+    )  # (N, 33, 3) + (N, 33, 1) + (N, 33, 1) -> (N, 33, 5)
+    return stacked.astype(np.float32), landmarks.world_landmarks.astype(np.float32)
 
 
 def blazepose_instances(landmarks: BlazePoseLandmarks, image_size: tuple[int, int]) -> PoseInstances:
@@ -106,13 +120,19 @@ class BlazePoseEstimator:
         landmarker: the BlazePose landmark model.
         min_pose_score: the instance score (pose presence) below which a person counts as absent
             (MediaPipe: 0.5).
+        keep_landmarks: also return the 33 landmarks (with z, visibility, presence) and the 33
+            world landmarks in ``PoseInstances.landmarks`` / ``world_landmarks``
+            (:func:`landmark_arrays`); off by default, when nothing extra is kept.
     """
 
-    def __init__(self, landmarker: BlazePoseLandmarker, min_pose_score: float = 0.5) -> None:
+    def __init__(
+        self, landmarker: BlazePoseLandmarker, min_pose_score: float = 0.5, keep_landmarks: bool = False
+    ) -> None:
         if not 0.0 <= min_pose_score <= 1.0:
             raise ValueError(f"min_pose_score must be in [0, 1], got {min_pose_score}")
         self.landmarker = landmarker
         self.min_pose_score = float(min_pose_score)
+        self.keep_landmarks = bool(keep_landmarks)
 
     def rois_for(self, detections: PersonDetections) -> Rois:
         """ROIs for detections: alignment points where present, else the boxes."""
@@ -190,8 +210,9 @@ class BlazePoseEstimator:
 
         Returns:
             ``(instances, landmarks)``: :func:`blazepose_instances` with instance score 0 for absent
-            people (pose presence below ``min_pose_score``), and the ``BlazePoseLandmarks`` (z,
-            presence, world landmarks, auxiliary points, ROIs).
+            people (pose presence below ``min_pose_score``) and, with ``keep_landmarks``, the
+            landmarks and world landmarks; and the ``BlazePoseLandmarks`` (z, presence, world
+            landmarks, auxiliary points, ROIs).
         """
         height, width = image.shape[:2]
         landmarks = self.landmarker.estimate(image, rois)
@@ -199,12 +220,15 @@ class BlazePoseEstimator:
         # Absent people (low pose presence) get instance score 0 so callers can drop them.
         present = np.nan_to_num(landmarks.pose_score) >= self.min_pose_score
         assert instances.instance_scores is not None
+        kept, world = landmark_arrays(landmarks) if self.keep_landmarks else (None, None)
         instances = PoseInstances(
             keypoints=instances.keypoints,
             scores=instances.scores,
             skeleton=instances.skeleton,
             boxes=instances.boxes,
             instance_scores=np.where(present, instances.instance_scores, 0.0).astype(np.float32),
+            landmarks=kept,
+            world_landmarks=world,
         )
         return instances, landmarks
 

@@ -143,3 +143,52 @@ def test_parity_with_mediapipe_reference(shared_data: Path, estimator: DetectAnd
         instances, _ = estimator.estimate(image)
         difference = np.linalg.norm(instances.keypoints[0] - expected[:, :2], axis=1)
         assert difference.mean() < 0.1, (entry["image"], difference)
+
+
+def test_keep_landmarks_adds_the_33_landmarks_and_world_landmarks(
+    shared_data: Path, estimator: DetectAndEstimate
+) -> None:
+    from posekit.inference.blazepose.estimator import landmark_arrays
+
+    image = read_rgb(shared_data / "coco_val2014_images" / "COCO_val2014_000000000536.jpg")
+    rois = estimator.people.rois_for(estimator.detector.detect(image))
+    plain, landmarks = estimator.people.estimate_landmarks(image, rois)
+    assert plain.landmarks is None and plain.world_landmarks is None  # off by default: nothing extra kept
+    keeping = BlazePoseEstimator(estimator.landmarker, keep_landmarks=True)
+    kept, _ = keeping.estimate_landmarks(image, rois)
+    assert kept.landmarks is not None and kept.world_landmarks is not None
+    assert kept.landmarks.shape == (len(rois), 33, 5) and kept.world_landmarks.shape == (len(rois), 33, 3)
+    np.testing.assert_array_equal(kept.keypoints, plain.keypoints)
+    np.testing.assert_array_equal(kept.landmarks[..., :3], landmarks.landmarks)
+    np.testing.assert_array_equal(kept.landmarks[..., 3], landmarks.visibility)
+    np.testing.assert_array_equal(kept.landmarks[..., 4], landmarks.presence)
+    np.testing.assert_array_equal(kept.world_landmarks, landmarks.world_landmarks)
+    stacked, world = landmark_arrays(landmarks)
+    np.testing.assert_array_equal(stacked, kept.landmarks)
+    np.testing.assert_array_equal(world, kept.world_landmarks)
+    # World landmarks are metres around the hips: a person is under about 2 m tall.
+    present = landmarks.pose_score > 0.5
+    extent = np.ptp(kept.world_landmarks[present, :, 1], axis=1)
+    assert np.all((extent > 0.3) & (extent < 2.2)), extent
+
+
+def test_landmarks_survive_tracking_unsmoothed(shared_data: Path, estimator: DetectAndEstimate) -> None:
+    from posekit.inference.smoothing import PoseSmoother
+    from posekit.inference.topdown import TopDownPipeline
+    from posekit.inference.video import VideoPosePipeline
+
+    image = read_rgb(shared_data / "coco_val2014_images" / "COCO_val2014_000000000241.jpg")
+    pipeline = TopDownPipeline(estimator.detector, BlazePoseEstimator(estimator.landmarker, keep_landmarks=True))
+    frames = [(index, index / 10, np.roll(image, 3 * index, axis=1)) for index in range(3)]
+    for smoother in (None, PoseSmoother()):
+        video = VideoPosePipeline(pipeline, smoother=smoother, redetect_every=2)
+        for instances in video.run(frames):
+            assert len(instances) >= 1 and instances.track_ids is not None
+            assert instances.landmarks is not None and instances.world_landmarks is not None
+            assert instances.landmarks.shape == (len(instances), 33, 5)
+            finite = np.isfinite(instances.landmarks[..., :2]).all(axis=-1)
+            raw = np.where(finite[..., None], instances.landmarks[..., :2], 0.0)
+            if smoother is None:  # the same points; smoothed keypoints move away from the raw landmarks
+                np.testing.assert_array_equal(raw, instances.keypoints)
+        if smoother is not None:
+            assert not np.array_equal(raw, instances.keypoints)
