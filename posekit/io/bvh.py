@@ -14,12 +14,13 @@ Conventions of the files written:
 * Ground plane (``ground=True``, the default): the figure stands on the floor ``Y = 0``, see
   :func:`poses_to_bvh`. The floor's orientation is estimated over the track (the camera may be
   tilted, so camera "up" is not world up) and rotated to +Y; every frame is then moved vertically
-  so that its lower ankle is on the floor, except in flight phases (jumps) that stand out of the
-  trajectory's noise, which keep their height. This removes the camera-frame height drift and
-  jitter of the estimated trajectory; the horizontal path is kept as estimated. Human3.6M-17 has
-  no toes, so the ankle joints (the leg end sites) touch ``Y = 0``; a skinned character whose
-  ankles sit above its soles needs that height added. ``ground=False`` writes camera-frame
-  positions rotated to BVH axes as they are.
+  so that its lower ankle is on the floor, except in flight phases (jumps: high above the noise,
+  short, ballistic, see :func:`_flight_heights`), which keep their height. This removes the
+  camera-frame height drift and jitter of the estimated trajectory (the pelvis height becomes the
+  pose's own height of the pelvis above the lower foot); the horizontal path is kept as
+  estimated. Human3.6M-17 has no toes, so the ankle joints (the leg end sites) touch ``Y = 0``; a
+  skinned character whose ankles sit above its soles needs that height added. ``ground=False``
+  writes camera-frame positions rotated to BVH axes as they are.
 * Units: centimetres (``unit_scale=100`` per metre), the unit most BVH tools assume.
 * Hierarchy: the Human3.6M parents. ``pelvis`` is the ROOT (``Xposition Yposition Zposition
   Zrotation Xrotation Yrotation``); every joint with children is a JOINT (``Zrotation Xrotation
@@ -240,12 +241,16 @@ _PELVIS, _THORAX = H36M.index("pelvis"), H36M.index("thorax")
 # Foot contacts spread over less than this (standard deviation, metres) along a direction do not
 # fix the floor's tilt about it: monocular depth noise, along the viewing ray, would tilt it.
 _MIN_FLOOR_SPREAD = 0.3
-# A fitted floor normal further than this from the mean body axis is not trusted (degrees).
+# The floor's up is searched within this angle (degrees) of the camera's up (BVH +Y): a steeper
+# estimate comes from a person who is bending or lying, or from a bad track, not from the camera.
 _MAX_FLOOR_TILT = 30.0
-# A flight phase lasts at least this long (seconds) and rises above max(this height, 3 x the
-# noise of the lowest foot's height) in metres.
-_MIN_FLIGHT_TIME = 0.12
-_MIN_FLIGHT_HEIGHT = 0.05
+# A flight phase (a jump) rises above max(this height, 4 x the noise of the lowest foot's height)
+# in metres, for at least the first time and at most the second (seconds): a human jump lasts
+# well under a second, while the height drift of a monocular trajectory lasts longer.
+_MIN_FLIGHT_HEIGHT = 0.10
+_FLIGHT_TIME = (0.12, 1.0)
+# A flight is ballistic: peak height h and flight time t agree with free fall, h = g t^2 / 8.
+_GRAVITY = 9.81
 
 
 def _rotation_onto(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -260,43 +265,50 @@ def _robust_std(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
+def _tilt_degrees(vector: np.ndarray) -> float:
+    """Angle (degrees) between unit ``vector (3,)`` and BVH +Y."""
+    return float(np.degrees(np.arccos(np.clip(vector[1], -1.0, 1.0))))
+
+
 def _floor_up(positions: np.ndarray) -> np.ndarray:
     """Unit normal ``(3,)`` of the floor, BVH axes, from the foot contacts and the body axis over the track.
 
-    The body axis is the mean direction pelvis -> thorax. The contacts are each frame's lower
-    ankle (along that axis); a plane is fitted to them by least squares with outliers (flight
-    phases, bad frames) trimmed at 3 robust standard deviations. A direction in which the contacts
-    spread by at least ``_MIN_FLOOR_SPREAD`` lies in the floor: with two such directions the plane's
-    normal is the floor's up, with one (a walk along a line) up is the body axis made orthogonal
-    to it, with none (standing, walking on the spot) up is the body axis.
+    The reference is the mean body axis (pelvis -> thorax), or the camera's up (+Y) when that axis
+    leans more than ``_MAX_FLOOR_TILT`` (the person bends or lies). The contacts are each frame's
+    lower ankle along the reference; a plane is fitted to them by least squares with outliers
+    (flight phases, bad frames) trimmed at 3 robust standard deviations. A direction in which the
+    contacts spread by at least ``_MIN_FLOOR_SPREAD`` lies in the floor: with two such directions
+    up is the plane's normal, with one (a walk along a line) up is the reference made orthogonal
+    to it, with none (standing, walking on the spot) up is the reference. An up leaning more than
+    ``_MAX_FLOOR_TILT`` from +Y falls back to the reference.
     """
     spine = _normalize(positions[:, _THORAX] - positions[:, _PELVIS])  # (T, 3)
-    body_up = _normalize(spine.mean(axis=0))
+    reference = _normalize(spine.mean(axis=0))
+    if _tilt_degrees(reference) > _MAX_FLOOR_TILT:
+        reference = np.array([0.0, 1.0, 0.0])
     ankles = positions[:, [_RIGHT_ANKLE, _LEFT_ANKLE]]  # (T, 2, 3)
-    lower = np.argmin(ankles @ body_up, axis=1)  # (T,)
+    lower = np.argmin(ankles @ reference, axis=1)  # (T,)
     contacts = ankles[np.arange(len(ankles)), lower]  # (T, 3)
     keep = np.ones(len(contacts), dtype=bool)
     axes = np.eye(3)
     spreads = np.zeros(3)
     for _ in range(3):
         if keep.sum() < 3:
-            return body_up
+            return reference
         centre = contacts[keep].mean(axis=0)
         _, singular, vt = np.linalg.svd(contacts[keep] - centre, full_matrices=False)
         axes, spreads = vt, singular / np.sqrt(keep.sum())
-        normal = axes[2] if axes[2] @ body_up >= 0 else -axes[2]
+        normal = axes[2] if axes[2] @ reference >= 0 else -axes[2]
         residual = (contacts - centre) @ normal
         keep = np.abs(residual - np.median(residual[keep])) <= max(3.0 * _robust_std(residual[keep]), 0.02)
     if spreads[1] >= _MIN_FLOOR_SPREAD:
-        up = axes[2] if axes[2] @ body_up >= 0 else -axes[2]
+        up = axes[2] if axes[2] @ reference >= 0 else -axes[2]
     elif spreads[0] >= _MIN_FLOOR_SPREAD:
         along = axes[0]
-        up = _normalize(body_up - (body_up @ along) * along)
+        up = _normalize(reference - (reference @ along) * along)
     else:
-        up = body_up
-    if np.degrees(np.arccos(np.clip(up @ body_up, -1.0, 1.0))) > _MAX_FLOOR_TILT:
-        return body_up
-    return up
+        up = reference
+    return up if _tilt_degrees(up) <= _MAX_FLOOR_TILT else reference
 
 
 def _running_median(values: np.ndarray, width: int) -> np.ndarray:
@@ -312,11 +324,15 @@ def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
     """Height ``(T,)`` of the lowest foot above the floor in flight phases, 0 on the ground.
 
     ``foot_heights`` is the lowest ankle's height per frame (metres), noisy. The floor is its
-    running 10th percentile over 2 s windows (robust to slow drift); a flight is a run of at
-    least ``_MIN_FLIGHT_TIME`` where the 0.1 s running median rises above the flight threshold
-    (``max(_MIN_FLIGHT_HEIGHT, 3 sigma)``, sigma the noise of the frame-to-frame height changes),
-    widened to the frames around it still above half the threshold. Shorter or lower bumps are
-    noise and set to 0.
+    running 10th percentile over 2 s windows (robust to slow drift). The noise is the robust
+    standard deviation of the heights about their 1 s running median. A flight is a run where the
+    0.1 s running median of the height above the floor exceeds ``max(_MIN_FLIGHT_HEIGHT,
+    4 x noise)`` for at least ``_FLIGHT_TIME[0]``, widened to the frames around it still above
+    half that. A widened run is kept only if it is ballistic, as a jump is: not longer than
+    ``_FLIGHT_TIME[1]`` and lasting 0.5 to 1.5 times the free-fall flight time of its peak height
+    ``sqrt(8 h / g)`` (a 30 cm jump is in the air about 0.5 s), with take-off and landing inside
+    the track. The lifter's height drift rises
+    and falls much more slowly than free fall and stays on the ground (0), like everything else.
     """
     count = foot_heights.size
     window = min(count, max(1, int(round(2.0 * fps))))
@@ -327,12 +343,13 @@ def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
         padded = np.pad(foot_heights, (half, window - 1 - half), mode="edge")
         floor = np.percentile(np.lib.stride_tricks.sliding_window_view(padded, window), 10.0, axis=-1)
     above = _running_median(foot_heights - floor, max(1, int(round(0.1 * fps))) | 1)
-    noise = _robust_std(np.diff(foot_heights)) / np.sqrt(2.0) if count > 2 else 0.0
-    threshold = max(_MIN_FLIGHT_HEIGHT, 3.0 * noise)
+    noise = _robust_std(foot_heights - _running_median(foot_heights, max(1, int(round(fps))) | 1))
+    threshold = max(_MIN_FLIGHT_HEIGHT, 4.0 * noise)
     flying = np.zeros(count, dtype=bool)
-    min_frames = max(2, int(np.ceil(_MIN_FLIGHT_TIME * fps)))
-    start = 0
+    min_frames = max(2, int(np.ceil(_FLIGHT_TIME[0] * fps)))
+    max_frames = int(np.floor(_FLIGHT_TIME[1] * fps))
     high = above > threshold
+    start = 0
     while start < count:
         if not high[start]:
             start += 1
@@ -346,7 +363,11 @@ def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
                 first -= 1
             while last < count and above[last] > threshold / 2:
                 last += 1
-            flying[first:last] = True
+            duration = (last - first) / fps
+            free_fall = np.sqrt(8.0 * float(above[first:last].max()) / _GRAVITY)  # flight time of that peak
+            landed = first > 0 and last < count  # take-off and landing inside the track
+            if landed and last - first <= max_frames and 0.5 * free_fall <= duration <= 1.5 * free_fall:
+                flying[first:last] = True
         start = stop
     return np.where(flying, np.maximum(above, 0.0), 0.0)
 
