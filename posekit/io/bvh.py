@@ -249,7 +249,7 @@ _MAX_FLOOR_TILT = 30.0
 # well under a second, while the height drift of a monocular trajectory lasts longer.
 _MIN_FLIGHT_HEIGHT = 0.10
 _FLIGHT_TIME = (0.12, 1.0)
-# A flight is ballistic: peak height h and flight time t agree with free fall, h = g t^2 / 8.
+# A flight is ballistic: its height curves down at g (m/s^2).
 _GRAVITY = 9.81
 
 
@@ -320,6 +320,20 @@ def _running_median(values: np.ndarray, width: int) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=-1)
 
 
+def _is_ballistic(heights: np.ndarray, fps: float) -> bool:
+    """Whether heights ``(N,)`` (metres, one per frame) curve like free fall: ``h'' = -g`` within a factor 2.
+
+    A least-squares parabola ``h = a t^2 + b t + c`` through the samples has ``h'' = 2a``; a jump's
+    is about ``-g`` (9.81 m/s^2), a slow rise and fall of the estimated trajectory's height much
+    flatter.
+    """
+    if heights.size < 4:
+        return False
+    time = np.arange(heights.size) / fps
+    curvature = 2.0 * float(np.polyfit(time, heights, 2)[0])
+    return 0.5 * _GRAVITY <= -curvature <= 2.0 * _GRAVITY
+
+
 def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
     """Height ``(T,)`` of the lowest foot above the floor in flight phases, 0 on the ground.
 
@@ -329,9 +343,8 @@ def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
     0.1 s running median of the height above the floor exceeds ``max(_MIN_FLIGHT_HEIGHT,
     4 x noise)`` for at least ``_FLIGHT_TIME[0]``, widened to the frames around it still above
     half that. A widened run is kept only if it is ballistic, as a jump is: not longer than
-    ``_FLIGHT_TIME[1]`` and lasting 0.5 to 1.5 times the free-fall flight time of its peak height
-    ``sqrt(8 h / g)`` (a 30 cm jump is in the air about 0.5 s), with take-off and landing inside
-    the track. The lifter's height drift rises
+    ``_FLIGHT_TIME[1]``, with take-off and landing inside the track, and curving like free fall
+    (:func:`_is_ballistic`: a 30 cm jump is in the air about 0.5 s). The lifter's height drift rises
     and falls much more slowly than free fall and stays on the ground (0), like everything else.
     """
     count = foot_heights.size
@@ -363,10 +376,8 @@ def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
                 first -= 1
             while last < count and above[last] > threshold / 2:
                 last += 1
-            duration = (last - first) / fps
-            free_fall = np.sqrt(8.0 * float(above[first:last].max()) / _GRAVITY)  # flight time of that peak
             landed = first > 0 and last < count  # take-off and landing inside the track
-            if landed and last - first <= max_frames and 0.5 * free_fall <= duration <= 1.5 * free_fall:
+            if landed and last - first <= max_frames and _is_ballistic(above[first:last], fps):
                 flying[first:last] = True
         start = stop
     return np.where(flying, np.maximum(above, 0.0), 0.0)

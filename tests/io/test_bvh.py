@@ -191,13 +191,16 @@ def test_walk_seen_by_a_tilted_camera_stands_on_the_floor(tmp_path: Path) -> Non
 
 def test_a_jump_keeps_its_height(tmp_path: Path) -> None:
     fps = 30.0
-    world = walking_world(90, fps, speed=0.0)
+    world = walking_world(120, fps, speed=0.0)
     world[:] = world[:1]  # standing still
-    time = np.arange(90) / fps
+    time = np.arange(120) / fps
     start, stop = 1.2, 1.7
     flight = np.where((time > start) & (time < stop), 4 * 0.3 * (time - start) * (stop - time) / (stop - start) ** 2, 0)
     world[..., 1] += flight[:, None]
-    relative, trajectory = camera_track(world, seed=1, pitch=15.0, roll=0.0, jitter=(0.01, 0.02, 0.05))
+    relative, trajectory = camera_track(world, seed=1, pitch=15.0, roll=0.0, jitter=(0.01, 0.01, 0.02))
+    # A trajectory error, not motion: the estimate rises by 20 cm and comes back within 1.2 s, slower than free fall.
+    drift = (time > 2.2) & (time < 3.4)
+    trajectory[drift, 1] -= 0.1 * (1 - np.cos(2 * np.pi * (time[drift] - 2.2) / 1.2))
     grounded, nodes = file_positions(write_bvh(tmp_path / "jump.bvh", relative, fps, trajectory=trajectory))
     feet = grounded[:, [nodes["right_knee_end"], nodes["left_knee_end"]], 1].min(axis=1)
     assert abs(feet.max() - 30.0) < 6.0 and abs(time[np.argmax(feet)] - 1.45) < 0.1
