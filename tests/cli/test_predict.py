@@ -131,13 +131,6 @@ def test_predict_with_a_trained_2d_model_behind_the_detector(
     assert len(entries) == len(json.loads((tmp_path / "default" / "predictions.json").read_text()))
 
 
-def test_predict_model_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert posekit_main(["predict", "x.jpg", "--weights", str(tmp_path / "w.pt")]) == 2
-    assert "--weights needs --model" in capsys.readouterr().err
-    assert posekit_main(["predict", "x.jpg", "--model", "hrnet_w32_256x192"]) == 2
-    assert "needs --weights" in capsys.readouterr().err
-
-
 def test_unknown_model_and_refused_checkpoints_say_what_happened(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,3 +153,10 @@ def test_unknown_model_and_refused_checkpoints_say_what_happened(
     assert "not a PyTorch" not in error and error.count("\n") == 1
     assert posekit_main(["predict", str(image), *model, "--weights", str(image), "--out", out]) == 2
     assert "grey.png: not a PyTorch checkpoint" in capsys.readouterr().err
+
+
+def test_predict_model_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert posekit_main(["predict", "x.jpg", "--weights", str(tmp_path / "w.pt")]) == 2
+    assert "--weights needs --model" in capsys.readouterr().err
+    assert posekit_main(["predict", "x.jpg", "--model", "hrnet_w32_256x192"]) == 2
+    assert "needs --weights" in capsys.readouterr().err
