@@ -18,6 +18,7 @@ YAML needs PyYAML; JSON always works (and a JSON file is also valid YAML).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import json
 import os
@@ -151,6 +152,18 @@ def _check_config_class(cls: Any) -> None:
         raise TypeError(f"config class {cls.__name__} must be a frozen dataclass (@dataclass(frozen=True))")
 
 
+def _unknown_key(key: str, class_name: str, fields: Mapping[str, Any], named: bool = False) -> str:
+    """``unknown key; did you mean 'lr'? (TrainConfig has fields: ...)``: the closest field first.
+
+    ``named`` puts the key in the text (``unknown key 'lrr'; ...``), for messages that do not
+    start with its path.
+    """
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+    listing = f"{class_name} has fields: {', '.join(fields)}"
+    head = f"unknown key {key!r}" if named else "unknown key"
+    return f"{head}; did you mean {close[0]!r}? ({listing})" if close else f"{head}; {listing}"
+
+
 def _field_types(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {field.name: hints[field.name] for field in dataclasses.fields(cls) if field.init}
@@ -184,10 +197,7 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         unknown = [key for key in value if key not in types_by_name]
         if unknown:
             prefix = f"{path}." if path else ""
-            raise _ConfigTypeError(
-                f"{prefix}{unknown[0]}",
-                f"unknown key; {tp.__name__} has fields: {', '.join(types_by_name)}",
-            )
+            raise _ConfigTypeError(f"{prefix}{unknown[0]}", _unknown_key(str(unknown[0]), tp.__name__, types_by_name))
         kwargs: dict[str, Any] = {}
         for field in dataclasses.fields(tp):
             if not field.init:
@@ -288,7 +298,7 @@ def _apply_override(data: dict[str, Any], cls: type, override: str) -> None:
             raise ValueError(f"--set {key}: {parent} is not a section (type {_type_name(tp)})")
         types_by_name = _field_types(tp)
         if name not in types_by_name:
-            raise ValueError(f"--set {key}: unknown key {name!r}; {tp.__name__} has fields: {', '.join(types_by_name)}")
+            raise ValueError(f"--set {key}: {_unknown_key(name, tp.__name__, types_by_name, named=True)}")
         tp = types_by_name[name]
         if depth < len(names) - 1:
             child = target.get(name)

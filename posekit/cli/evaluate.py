@@ -2,7 +2,7 @@
 
 Three forms::
 
-    posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--json] [--verbose]
+    posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--sigmas S1,...,SK] [--json]
     posekit evaluate pckh --gt gt_valid.mat|GT.json --pred pred.mat|PRED.json [--threshold 0.5] [--json]
     posekit evaluate CONFIG [--weights PATH] [--set key=value ...] [--json]
 
@@ -25,9 +25,11 @@ METRIC_COMMANDS = ("coco", "pckh")
 DESCRIPTION = """\
 Evaluate keypoint predictions against ground truth, or evaluate a trained model.
 
-  posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--json] [--verbose]
+  posekit evaluate coco --gt GT.json --pred RESULTS.json [--skeleton NAME] [--sigmas S1,...,SK] [--json]
       COCO keypoint AP/AR (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl) of a COCO results
-      file, computed by pycocotools' COCOeval with the skeleton's OKS sigmas (coco, crowdpose, ...).
+      file, computed by pycocotools' COCOeval with the skeleton's OKS sigmas (coco, crowdpose, ...)
+      or those given by --sigmas. Predictions are matched to the ground-truth images by image_id,
+      or by file_name (as posekit predict writes it) when their ids are not the ground truth's.
 
   posekit evaluate pckh --gt gt_valid.mat|GT.json --pred pred.mat|PRED.json [--threshold 0.5]
       MPII PCKh (Head, Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean, Mean@0.1).
@@ -64,8 +66,11 @@ def build_coco_parser() -> argparse.ArgumentParser:
         prog="posekit evaluate coco",
         description=(
             "COCO keypoint AP/AR of a COCO results file against COCO-format ground truth, computed by "
-            "pycocotools' COCOeval with the OKS sigmas of --skeleton. -1 means no ground truth in that "
-            "setting (e.g. no medium-sized person)."
+            "pycocotools' COCOeval with the OKS sigmas of --skeleton (or --sigmas). Predictions are matched "
+            "to the ground-truth images by file_name (as posekit predict writes it) when every prediction's "
+            "file name is a ground-truth image's and their image_id values disagree (a note on stderr says so), "
+            "else by image_id; predictions that match neither way are refused. -1 means no ground truth in "
+            "that setting (e.g. no medium-sized person)."
         ),
     )
     parser.add_argument("--gt", required=True, help="COCO-format ground-truth JSON (images, annotations, categories)")
@@ -73,6 +78,13 @@ def build_coco_parser() -> argparse.ArgumentParser:
         "--pred", required=True, help="COCO results JSON: a list of {image_id, category_id, keypoints, score}"
     )
     parser.add_argument("--skeleton", default=None, help="keypoint format giving K and the OKS sigmas (default: coco)")
+    parser.add_argument(
+        "--sigmas",
+        default=None,
+        metavar="S1,...,SK",
+        help="per-keypoint OKS sigmas, K comma-separated positive numbers (replace the skeleton's; "
+        "needed for a keypoint format without sigmas), e.g. 0.026,0.025,...",
+    )
     parser.add_argument(
         "--no-area",
         action="store_true",
@@ -124,26 +136,48 @@ def _format_metrics(metrics: Mapping[str, float]) -> str:
     return f"{header}\n{values}"
 
 
+def _note(message: str) -> None:
+    print(f"posekit evaluate: {message}", file=sys.stderr)
+
+
+def _parse_sigmas(text: str) -> list[float]:
+    """``--sigmas 0.026,0.025,...`` as floats (positivity and K are checked by the metric)."""
+    try:
+        return [float(item) for item in text.replace(" ", "").split(",") if item]
+    except ValueError:
+        raise ValueError(f"--sigmas expects K comma-separated numbers, e.g. 0.079,0.072,0.062, got {text!r}") from None
+
+
 def run_coco(argv: Sequence[str]) -> int:
     """``posekit evaluate coco``."""
     from posekit.metrics.coco import coco_keypoint_eval
 
     args = build_coco_parser().parse_args(list(argv))
     skeleton = args.skeleton or ("crowdpose" if args.crowdpose else "coco")
+    sigmas = None if args.sigmas is None else _parse_sigmas(args.sigmas)
+    if sigmas is not None and args.skeleton is not None:
+        from posekit.skeletons import get_skeleton
+
+        count = get_skeleton(args.skeleton).num_keypoints
+        if len(sigmas) != count:
+            raise ValueError(f"--sigmas has {len(sigmas)} values, but skeleton {args.skeleton!r} has {count} keypoints")
     with _stdout_to_stderr(args.json and args.verbose):
         metrics = coco_keypoint_eval(
             args.gt,
             args.pred,
+            sigmas=sigmas,
             skeleton=skeleton,
             use_area=not (args.no_area or args.crowdpose),
             iou_type="keypoints_crowd" if args.crowdpose else "keypoints",
             verbose=args.verbose,
             drop_zero_confidence=args.crowdpose,
+            report=_note,
         )
     if args.json:
         print(json.dumps(metrics))
     else:
-        print(f"COCO keypoint evaluation ({skeleton} sigmas) of {args.pred} against {args.gt}")
+        source = f"{skeleton} sigmas" if sigmas is None else f"{len(sigmas)} sigmas from --sigmas"
+        print(f"COCO keypoint evaluation ({source}) of {args.pred} against {args.gt}")
         print(_format_metrics(metrics))
         if any(value == -1 for value in metrics.values()):
             print("(- : no ground truth in that setting)")

@@ -205,6 +205,22 @@ def _clean_box(box: Sequence[float], width: float, height: float) -> np.ndarray 
     return np.array([x1, y1, x2, y2], dtype=np.float64)
 
 
+def _missing_dataset_message(annotation_file: str | os.PathLike[str]) -> str:
+    """What to do about a COCO-format annotation file that does not exist: which command makes one."""
+    path = Path(annotation_file)
+    message = f"annotation file {str(path)!r} does not exist"
+    if path.parent.name == "annotations" and path.suffix == ".json":  # the layout `posekit synth` writes
+        root = path.parent.parent
+        return (
+            f"{message}; render a synthetic dataset there with `posekit synth --out {root}` (COCO-format people "
+            "from motion capture), or point the config's data paths at a downloaded COCO-format dataset"
+        )
+    return (
+        f"{message}; point the config at a COCO-format dataset, or render a synthetic one with "
+        "`posekit synth --out DIR` and use DIR/annotations/train.json and val.json"
+    )
+
+
 def load_coco_keypoints(
     annotation_file: str | os.PathLike[str],
     image_root: str | os.PathLike[str],
@@ -236,13 +252,16 @@ def load_coco_keypoints(
         kept detection (keypoints and visibility zero).
 
     Raises:
-        FileNotFoundError: the annotation (or detections) file does not exist.
+        FileNotFoundError: the annotation (or detections) file does not exist (the message says
+            which command makes a dataset: ``posekit synth``).
         ValueError: a missing field (naming the file and the field), a keypoint count that does
             not match the skeleton, or a detection on an image the file does not list.
     """
     format_ = get_skeleton(skeleton)
     num_keypoints = format_.num_keypoints
     aspect_ratio = _aspect_ratio(input_size)
+    if not Path(annotation_file).exists():
+        raise FileNotFoundError(_missing_dataset_message(annotation_file))
     data = load_json(annotation_file, "annotation")
     source = str(annotation_file)
     _require(data, ("images", "annotations"), source, "the top level")

@@ -16,24 +16,9 @@ from typing import Any
 import numpy as np
 
 from posekit.inference.detections import PersonDetections, box_detections
-from posekit.io.coco import load_coco_detections, load_coco_image_ids
+from posekit.io.coco import load_coco_detections, load_coco_image_ids, match_file_name
 
 __all__ = ["BoxFileDetector", "match_file_name"]
-
-
-def match_file_name(path: str | os.PathLike[str], ids_by_name: dict[str, Any]) -> Any:
-    """The value for the longest trailing part of ``path`` that is a key of ``ids_by_name``.
-
-    ``/data/posetrack/images/val/012834_mpii_test/000000.jpg`` matches the COCO ``file_name``
-    ``images/val/012834_mpii_test/000000.jpg`` before a bare ``000000.jpg``; ``None`` when no
-    trailing part matches.
-    """
-    parts = Path(path).as_posix().split("/")
-    for start in range(len(parts)):
-        candidate = "/".join(parts[start:])
-        if candidate in ids_by_name:
-            return ids_by_name[candidate]
-    return None
 
 
 class BoxFileDetector:

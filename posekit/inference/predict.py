@@ -185,6 +185,10 @@ class PredictOptions:
         if self.weights is not None and self.model is None:
             raise ValueError("--weights needs --model (the BlazePose models ship with posekit)")
         if self.model is not None and self.weights is None:
+            from posekit.models.registry import list_models, unknown_model_message
+
+            if self.model not in list_models():  # a misspelt name is named as such before asking for weights
+                raise ValueError(unknown_model_message(self.model, list_models()))
             raise ValueError(f"--model {self.model} needs --weights PATH: posekit ships no weights for it")
         if self.focal is not None and not (np.isfinite(self.focal) and self.focal > 0):
             raise ValueError(f"--focal must be a positive number of pixels, got {self.focal}")

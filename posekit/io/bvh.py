@@ -11,6 +11,16 @@ Conventions of the files written:
 * Axes: BVH's usual Y up, the character facing +Z. Posekit's camera frame (x right, y down, z
   forward) maps to BVH by a half turn about x: ``(x, y, z) -> (x, -y, -z)``; a person facing the
   camera then faces +Z with their left side towards +X.
+* Ground plane (``ground=True``, the default): the figure stands on the floor ``Y = 0``, see
+  :func:`poses_to_bvh`. The floor's orientation is estimated over the track (the camera may be
+  tilted, so camera "up" is not world up) and rotated to +Y; every frame is then moved vertically
+  so that its lower ankle is on the floor, except in flight phases (jumps: high above the noise,
+  short, ballistic, see :func:`_flight_heights`), which keep their height. This removes the
+  camera-frame height drift and jitter of the estimated trajectory (the pelvis height becomes the
+  pose's own height of the pelvis above the lower foot); the horizontal path is kept as
+  estimated. Human3.6M-17 has no toes, so the ankle joints (the leg end sites) touch ``Y = 0``; a
+  skinned character whose ankles sit above its soles needs that height added. ``ground=False``
+  writes camera-frame positions rotated to BVH axes as they are.
 * Units: centimetres (``unit_scale=100`` per metre), the unit most BVH tools assume.
 * Hierarchy: the Human3.6M parents. ``pelvis`` is the ROOT (``Xposition Yposition Zposition
   Zrotation Xrotation Yrotation``); every joint with children is a JOINT (``Zrotation Xrotation
@@ -225,12 +235,197 @@ def _kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return right @ correction @ np.swapaxes(left, -1, -2)
 
 
+# ------------------------------------------------------------------------------- ground plane
+_RIGHT_ANKLE, _LEFT_ANKLE = H36M.index("right_ankle"), H36M.index("left_ankle")
+_PELVIS, _THORAX = H36M.index("pelvis"), H36M.index("thorax")
+# Foot contacts spread over less than this (standard deviation, metres) along a direction do not
+# fix the floor's tilt about it: monocular depth noise, along the viewing ray, would tilt it.
+_MIN_FLOOR_SPREAD = 0.3
+# The floor's up is searched within this angle (degrees) of the camera's up (BVH +Y): a steeper
+# estimate comes from a person who is bending or lying, or from a bad track, not from the camera.
+_MAX_FLOOR_TILT = 30.0
+# A flight phase (a jump) rises above max(this height, 4 x the noise of the lowest foot's height)
+# in metres, for at least the first time and at most the second (seconds): a human jump lasts
+# well under a second, while the height drift of a monocular trajectory lasts longer.
+_MIN_FLIGHT_HEIGHT = 0.10
+_FLIGHT_TIME = (0.12, 1.0)
+# A flight is ballistic: its height curves down at g (m/s^2).
+_GRAVITY = 9.81
+
+
+def _rotation_onto(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The smallest rotation ``(3, 3)`` turning unit vector ``source (3,)`` onto unit ``target (3,)``."""
+    return np.asarray(_swing(source[None], target[None])[0])
+
+
+def _robust_std(values: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation (robust to outliers)."""
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _tilt_degrees(vector: np.ndarray) -> float:
+    """Angle (degrees) between unit ``vector (3,)`` and BVH +Y."""
+    return float(np.degrees(np.arccos(np.clip(vector[1], -1.0, 1.0))))
+
+
+def _floor_up(positions: np.ndarray) -> np.ndarray:
+    """Unit normal ``(3,)`` of the floor, BVH axes, from the foot contacts and the body axis over the track.
+
+    The reference is the mean body axis (pelvis -> thorax), or the camera's up (+Y) when that axis
+    leans more than ``_MAX_FLOOR_TILT`` (the person bends or lies). The contacts are each frame's
+    lower ankle along the reference; a plane is fitted to them by least squares with outliers
+    (flight phases, bad frames) trimmed at 3 robust standard deviations. A direction in which the
+    contacts spread by at least ``_MIN_FLOOR_SPREAD`` lies in the floor: with two such directions
+    up is the plane's normal, with one (a walk along a line) up is the reference made orthogonal
+    to it, with none (standing, walking on the spot) up is the reference. An up leaning more than
+    ``_MAX_FLOOR_TILT`` from +Y falls back to the reference.
+    """
+    spine = _normalize(positions[:, _THORAX] - positions[:, _PELVIS])  # (T, 3)
+    reference = _normalize(spine.mean(axis=0))
+    if _tilt_degrees(reference) > _MAX_FLOOR_TILT:
+        reference = np.array([0.0, 1.0, 0.0])
+    ankles = positions[:, [_RIGHT_ANKLE, _LEFT_ANKLE]]  # (T, 2, 3)
+    lower = np.argmin(ankles @ reference, axis=1)  # (T,)
+    contacts = ankles[np.arange(len(ankles)), lower]  # (T, 3)
+    keep = np.ones(len(contacts), dtype=bool)
+    axes = np.eye(3)
+    spreads = np.zeros(3)
+    for _ in range(3):
+        if keep.sum() < 3:
+            return reference
+        centre = contacts[keep].mean(axis=0)
+        _, singular, vt = np.linalg.svd(contacts[keep] - centre, full_matrices=False)
+        axes, spreads = vt, singular / np.sqrt(keep.sum())
+        normal = axes[2] if axes[2] @ reference >= 0 else -axes[2]
+        residual = (contacts - centre) @ normal
+        keep = np.abs(residual - np.median(residual[keep])) <= max(3.0 * _robust_std(residual[keep]), 0.02)
+    if spreads[1] >= _MIN_FLOOR_SPREAD:
+        up = axes[2] if axes[2] @ reference >= 0 else -axes[2]
+    elif spreads[0] >= _MIN_FLOOR_SPREAD:
+        along = axes[0]
+        up = _normalize(reference - (reference @ along) * along)
+    else:
+        up = reference
+    return up if _tilt_degrees(up) <= _MAX_FLOOR_TILT else reference
+
+
+def _running_median(values: np.ndarray, width: int) -> np.ndarray:
+    """Median over a centred window of ``width`` (odd) samples, edges padded with the end values."""
+    if width <= 1 or values.size < 2:
+        return values.copy()
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=-1)
+
+
+def _is_ballistic(heights: np.ndarray, fps: float) -> bool:
+    """Whether heights ``(N,)`` (metres, one per frame) curve like free fall: ``h'' = -g`` within a factor 2.
+
+    A least-squares parabola ``h = a t^2 + b t + c`` through the samples has ``h'' = 2a``; a jump's
+    is about ``-g`` (9.81 m/s^2), a slow rise and fall of the estimated trajectory's height much
+    flatter.
+    """
+    if heights.size < 4:
+        return False
+    time = np.arange(heights.size) / fps
+    curvature = 2.0 * float(np.polyfit(time, heights, 2)[0])
+    return 0.5 * _GRAVITY <= -curvature <= 2.0 * _GRAVITY
+
+
+def _flight_heights(foot_heights: np.ndarray, fps: float) -> np.ndarray:
+    """Height ``(T,)`` of the lowest foot above the floor in flight phases, 0 on the ground.
+
+    ``foot_heights`` is the lowest ankle's height per frame (metres), noisy. The floor is its
+    running 10th percentile over 2 s windows (robust to slow drift). The noise is the robust
+    standard deviation of the heights about their 1 s running median. A flight is a run where the
+    0.1 s running median of the height above the floor exceeds ``max(_MIN_FLIGHT_HEIGHT,
+    4 x noise)`` for at least ``_FLIGHT_TIME[0]``, widened to the frames around it still above
+    half that. A widened run is kept only if it is ballistic, as a jump is: not longer than
+    ``_FLIGHT_TIME[1]``, with take-off and landing inside the track, and curving like free fall
+    (:func:`_is_ballistic`: a 30 cm jump is in the air about 0.5 s). The lifter's height drift rises
+    and falls much more slowly than free fall and stays on the ground (0), like everything else.
+    """
+    count = foot_heights.size
+    window = min(count, max(1, int(round(2.0 * fps))))
+    if window >= count:
+        floor = np.full(count, np.percentile(foot_heights, 10.0))
+    else:
+        half = window // 2
+        padded = np.pad(foot_heights, (half, window - 1 - half), mode="edge")
+        floor = np.percentile(np.lib.stride_tricks.sliding_window_view(padded, window), 10.0, axis=-1)
+    above = _running_median(foot_heights - floor, max(1, int(round(0.1 * fps))) | 1)
+    noise = _robust_std(foot_heights - _running_median(foot_heights, max(1, int(round(fps))) | 1))
+    threshold = max(_MIN_FLIGHT_HEIGHT, 4.0 * noise)
+    flying = np.zeros(count, dtype=bool)
+    min_frames = max(2, int(np.ceil(_FLIGHT_TIME[0] * fps)))
+    max_frames = int(np.floor(_FLIGHT_TIME[1] * fps))
+    high = above > threshold
+    start = 0
+    while start < count:
+        if not high[start]:
+            start += 1
+            continue
+        stop = start
+        while stop < count and high[stop]:
+            stop += 1
+        if stop - start >= min_frames:
+            first, last = start, stop
+            while first > 0 and above[first - 1] > threshold / 2:
+                first -= 1
+            while last < count and above[last] > threshold / 2:
+                last += 1
+            landed = first > 0 and last < count  # take-off and landing inside the track
+            if landed and last - first <= max_frames and _is_ballistic(above[first:last], fps):
+                flying[first:last] = True
+        start = stop
+    return np.where(flying, np.maximum(above, 0.0), 0.0)
+
+
+def _level(positions: np.ndarray) -> np.ndarray:
+    """``(T, J, 3)`` BVH-axis positions turned by the smallest rotation taking the floor's up (:func:`_floor_up`) to +Y.
+
+    The heading is kept (a rotation about the axis perpendicular to both).
+    """
+    rotation = _rotation_onto(_floor_up(positions), np.array([0.0, 1.0, 0.0]))
+    return positions @ rotation.T
+
+
+def _put_on_floor(motion: BvhMotion, fps: float, unit_scale: float) -> BvhMotion:
+    """Move the root of a levelled motion vertically so that each frame's lower ankle is at ``Y = 0``.
+
+    The ankles are the knees' end sites, found by forward kinematics of the motion itself, so the
+    file's feet touch the floor exactly (with the mean bone lengths it is written with). In flight
+    phases (:func:`_flight_heights`) the lower ankle keeps its height above the floor. The root
+    height is then the pose's own height of the pelvis above the lower foot (plus the flight
+    height), free of the trajectory's camera-frame jitter and drift.
+    """
+    positions = forward_kinematics(motion)  # (T, M, 3) file units
+    feet = [motion.names.index(f"{name}_end") for name in ("right_knee", "left_knee")]
+    heights = positions[:, feet, 1].min(axis=1)  # (T,)
+    target = _flight_heights(heights / unit_scale, fps) * unit_scale
+    column = motion.channels[0].index("Yposition")  # the root's channels come first
+    values = motion.motion.copy()
+    values[:, column] += target - heights
+    return BvhMotion(
+        names=motion.names,
+        parents=motion.parents,
+        offsets=motion.offsets,
+        channels=motion.channels,
+        motion=values,
+        frame_time=motion.frame_time,
+        end_site=motion.end_site,
+    )
+
+
 def poses_to_bvh(
     keypoints_3d: np.ndarray,
     fps: float,
     *,
     trajectory: np.ndarray | None = None,
     unit_scale: float = 100.0,
+    ground: bool = True,
 ) -> BvhMotion:
     """Solve a BVH motion from Human3.6M-17 joint positions (see the module docstring).
 
@@ -240,6 +435,9 @@ def poses_to_bvh(
         fps: frames per second.
         trajectory: ``(T, 3)`` root positions added to the joints (metres, camera frame).
         unit_scale: file units per metre (100: centimetres).
+        ground: stand the figure on the floor ``Y = 0`` (see the module docstring: the floor
+            estimated over the track is turned to +Y, then :func:`_put_on_floor`); ``False``
+            keeps the camera-frame positions (turned to BVH axes).
 
     Returns:
         A :class:`BvhMotion` with 12 JOINTs (the pelvis ROOT included) and 5 end sites.
@@ -262,7 +460,10 @@ def poses_to_bvh(
         raise ValueError(f"fps must be a positive number, got {fps}")
     if not (np.isfinite(unit_scale) and unit_scale > 0):
         raise ValueError(f"unit_scale must be positive, got {unit_scale}")
-    positions = positions @ CAMERA_TO_BVH.T * unit_scale  # (T, J, 3) in BVH axes and units
+    positions = positions @ CAMERA_TO_BVH.T  # (T, J, 3) in BVH axes, metres
+    if ground:
+        positions = _level(positions)  # the floor's normal turned to +Y
+    positions = positions * unit_scale
     parents = list(H36M.parents or ())
     children: list[list[int]] = [[] for _ in range(num_joints)]
     for joint, parent in enumerate(parents):
@@ -349,7 +550,7 @@ def poses_to_bvh(
             final_offsets.append(rest[leaf])
             final_channels.append([])
             final_end.append(True)
-    return BvhMotion(
+    motion = BvhMotion(
         names=final_names,
         parents=final_parents,
         offsets=np.asarray(final_offsets),
@@ -358,6 +559,7 @@ def poses_to_bvh(
         frame_time=1.0 / float(fps),
         end_site=final_end,
     )
+    return _put_on_floor(motion, float(fps), unit_scale) if ground else motion
 
 
 def _depth_first(joint_parents: Sequence[int], end_site_parents: Sequence[int]) -> list[tuple[str, int]]:
@@ -390,9 +592,13 @@ def write_bvh(
     *,
     trajectory: np.ndarray | None = None,
     unit_scale: float = 100.0,
+    ground: bool = True,
 ) -> Path:
-    """Solve (:func:`poses_to_bvh`) and write a BVH file atomically. Returns the path."""
-    motion = poses_to_bvh(keypoints_3d, fps, trajectory=trajectory, unit_scale=unit_scale)
+    """Solve (:func:`poses_to_bvh`, on the floor unless ``ground=False``) and write a BVH file atomically.
+
+    Returns the path.
+    """
+    motion = poses_to_bvh(keypoints_3d, fps, trajectory=trajectory, unit_scale=unit_scale, ground=ground)
     return atomic_write_text(path, motion.to_text())
 
 
@@ -542,7 +748,10 @@ def forward_kinematics(motion: BvhMotion) -> np.ndarray:
 
 
 def bvh_to_h36m(motion: BvhMotion, *, unit_scale: float = 100.0) -> np.ndarray:
-    """Human3.6M-17 positions ``(T, 17, 3)`` in metres, posekit camera frame, from a posekit BVH.
+    """Human3.6M-17 positions ``(T, 17, 3)`` in metres, posekit camera axes, from a posekit BVH.
+
+    The BVH axes are turned back to posekit's (y down, z forward); a file written with
+    ``ground=True`` gives the grounded positions (floor at y = 0, y down), not the camera frame.
 
     Joints are found by name; a leaf (ankles, wrists, head) is its parent's end site.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ from posekit.io.atomic import atomic_path
 from posekit.io.safe_pickle import numpy_array_globals
 
 CHECKPOINT_FORMAT = "posekit-checkpoint"
+
+# torch's weights-only unpickler names the refused global as "GLOBAL module.Class was not an allowed global".
+_UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
 
 # Keys under which checkpoints nest their model weights, tried in this order: posekit ("model"),
 # MMPose/HRNet ("state_dict"), VideoPose3D ("model_pos"), VIBE ("gen_state_dict"), others.
@@ -70,8 +74,8 @@ def load_checkpoint(
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file holds pickled objects other than tensors and plain containers, is
-            corrupt or truncated, or is not a dict.
+        ValueError: the file holds pickled objects other than tensors and plain containers (the
+            message names the class), is not a PyTorch file, is corrupt or truncated, or is not a dict.
     """
     file_path = Path(path)
     if not file_path.is_file():
@@ -87,6 +91,20 @@ def load_checkpoint(
             checkpoint = torch.load(file_path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         message = str(error)
+        refused = _UNSUPPORTED_GLOBAL.search(message)
+        if refused:
+            name = refused.group(1)
+            hint = (
+                " (numpy arrays: posekit's loaders that expect them pass allow_numpy_arrays=True)"
+                if name.startswith("numpy")
+                else ""
+            )
+            raise ValueError(
+                f"{file_path}: not a weights-only checkpoint: it holds a pickled object of class {name}, which "
+                "posekit will not unpickle (unpickling can run code; checkpoints load with torch.load("
+                f"weights_only=True): tensors, numbers, strings and plain containers){hint}; re-save its weights "
+                "as a plain dict, e.g. torch.save({'state_dict': model.state_dict()}, path)"
+            ) from None
         reason = next((line.strip() for line in message.splitlines() if "Unsupported global" in line), "")
         if reason:
             raise ValueError(

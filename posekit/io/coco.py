@@ -6,6 +6,9 @@
   threshold. Used by :func:`posekit.data.keypoints2d.load_coco_keypoints` (top-down evaluation on detected
   boxes) and :class:`posekit.inference.box_file.BoxFileDetector` (``posekit predict --detections``).
 * :func:`load_coco_image_ids` maps the ``file_name`` of every image of a COCO JSON to its ``id``.
+* :func:`match_file_name` finds the entry of such a map for a path (longest trailing match), used by
+  ``posekit predict --images-json`` / ``--detections`` and by ``posekit evaluate coco`` to match
+  predictions to ground-truth images by file name.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from posekit.io.json import load_json
 
-__all__ = ["load_coco_detections", "load_coco_image_ids"]
+__all__ = ["load_coco_detections", "load_coco_image_ids", "match_file_name"]
 
 
 def load_coco_detections(
@@ -91,3 +94,18 @@ def load_coco_image_ids(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ValueError(f"images file {os.fspath(path)}: images[{position}] needs 'id' and 'file_name'")
         ids[Path(str(image["file_name"])).as_posix()] = image["id"]
     return ids
+
+
+def match_file_name(path: str | os.PathLike[str], ids_by_name: Mapping[str, Any]) -> Any:
+    """The value for the longest trailing part of ``path`` that is a key of ``ids_by_name``.
+
+    ``/data/posetrack/images/val/012834_mpii_test/000000.jpg`` matches the COCO ``file_name``
+    ``images/val/012834_mpii_test/000000.jpg`` before a bare ``000000.jpg``; ``None`` when no
+    trailing part matches.
+    """
+    parts = Path(path).as_posix().split("/")
+    for start in range(len(parts)):
+        candidate = "/".join(parts[start:])
+        if candidate in ids_by_name:
+            return ids_by_name[candidate]
+    return None

@@ -19,6 +19,13 @@ AR, AR50, AR75 and AP on easy/medium/hard images (``crowdpose-api`` / ``xtcocoto
 to use ``0.53 * box area`` as the object scale the way that toolkit does for annotations without an
 ``area``, and ``drop_zero_confidence=True`` to drop predictions whose keypoint confidences are all
 zero as it does (``pycocotools`` keeps them). With the three, the numbers are CrowdPose's.
+
+Predictions are tied to ground-truth images by :func:`match_prediction_images`: by ``image_id``,
+or by ``file_name`` when the predictions carry one (``posekit predict`` writes the input's path)
+that names a ground-truth image. File names win when both are there and they disagree, because
+``posekit predict`` numbers images in file order unless ``--images-json`` gives it the ground
+truth's ids; predictions that match neither way are refused rather than scored against the
+wrong images.
 """
 
 from __future__ import annotations
@@ -27,18 +34,22 @@ import contextlib
 import copy
 import io
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from posekit.io.coco import match_file_name
 from posekit.io.json import load_json
 
 __all__ = [
     "COCO_METRIC_NAMES",
     "CROWDPOSE_METRIC_NAMES",
     "coco_keypoint_eval",
+    "match_prediction_images",
     "oks",
     "oks_nms",
     "pairwise_oks",
@@ -67,7 +78,12 @@ def resolve_sigmas(sigmas: Sequence[float] | ArrayLike | None, skeleton: str = "
 
         definition = get_skeleton(skeleton)
         if definition.sigmas is None:
-            raise ValueError(f"skeleton {definition.name!r} has no OKS sigmas; pass sigmas= explicitly")
+            count = definition.num_keypoints
+            raise ValueError(
+                f"skeleton {definition.name!r} has no OKS sigmas; give its {count} per-keypoint sigmas "
+                f"(posekit evaluate coco --sigmas S1,...,S{count}, comma-separated in the skeleton's keypoint "
+                "order; sigmas= in Python)"
+            )
         sigmas = definition.sigmas
     values = np.asarray(sigmas, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
@@ -366,19 +382,115 @@ def _prepare_ground_truth(
     return dataset
 
 
+def match_prediction_images(
+    predictions: Sequence[Mapping[str, Any]], images: Sequence[Mapping[str, Any]]
+) -> tuple[list[Any], str | None]:
+    """The ground-truth image id of every prediction, by ``image_id`` or by ``file_name``.
+
+    A prediction's ``file_name`` (a path) names a ground-truth image when a trailing part of it is
+    that image's ``file_name`` (``/data/val2017/000000000139.jpg`` matches ``000000000139.jpg``
+    and ``val2017/000000000139.jpg``), or when its base name is the base name of exactly one
+    ground-truth image. The rule:
+
+    * every prediction has a ``file_name`` naming a ground-truth image: those images are used
+      (their ids replace the predictions' ``image_id`` where the two disagree, with a note);
+    * else every ``image_id`` is a ground-truth id: the ids are used, unless a ``file_name``
+      names another ground-truth image than the prediction's ``image_id`` (a contradiction,
+      refused);
+    * else (ids and names both match only partly, or not at all): refused.
+
+    Args:
+        predictions: COCO results, each with ``image_id`` and optionally ``file_name``.
+        images: the ground truth's ``images`` (``id``, optionally ``file_name``).
+
+    Returns:
+        ``(image ids, one per prediction; a note saying that file names were used, or None)``.
+
+    Raises:
+        ValueError: one sentence saying how many predictions matched by id and by file name,
+            with examples of those that did not.
+    """
+    image_ids = {image["id"] for image in images}
+    by_path: dict[str, Any] = {}
+    base_counts: Counter[str] = Counter()
+    by_base: dict[str, Any] = {}
+    for image in images:
+        name = image.get("file_name")
+        if isinstance(name, str) and name:
+            path = PurePosixPath(name.replace("\\", "/"))
+            by_path[path.as_posix()] = image["id"]
+            base_counts[path.name] += 1
+            by_base[path.name] = image["id"]
+
+    def named_image(value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return None
+        path = PurePosixPath(value.replace("\\", "/"))
+        found = match_file_name(path.as_posix(), by_path)
+        if found is None and base_counts[path.name] == 1:
+            found = by_base[path.name]
+        return found
+
+    given = [prediction["image_id"] for prediction in predictions]
+    names = [prediction.get("file_name") for prediction in predictions]
+    named = [named_image(name) for name in names]
+    count = len(predictions)
+    id_hits = sum(image_id in image_ids for image_id in given)
+    name_hits = sum(found is not None for found in named)
+    if count and name_hits == count:
+        differ = sum(found != image_id for found, image_id in zip(named, given, strict=True))
+        if differ == 0:
+            return given, None
+        note = (
+            f"matched {count} predictions to the ground truth by file name ({differ} had an image_id that is "
+            f"{'not the id of their file' if id_hits else 'not a ground-truth id'}; posekit predict numbers "
+            "images in file order unless --images-json gives it the ground truth's ids)"
+        )
+        return named, note
+    if id_hits == count:
+        conflicts = [
+            (name, image_id)
+            for name, found, image_id in zip(names, named, given, strict=True)
+            if found is not None and found != image_id
+        ]
+        if conflicts:
+            name, image_id = conflicts[0]
+            raise ValueError(
+                f"predictions' image ids and file names disagree: {len(conflicts)} of {count} predictions "
+                f"name a ground-truth file of another id (e.g. image_id {image_id!r} with file_name {name!r}) and "
+                f"only {name_hits} of {count} file names are in the ground truth, so neither can be trusted; "
+                "predict again with --images-json GT.json to write the ground truth's image ids"
+            )
+        return given, None
+    unknown_ids = _short_list(sorted({image_id for image_id in given if image_id not in image_ids}, key=str), 5)
+    if not any(isinstance(name, str) and name for name in names):
+        names_part = "and they carry no file_name to match instead"
+    elif not by_path:
+        names_part = "and the ground truth's images have no file_name to match theirs"
+    else:
+        missing = sorted({str(name) for name, found in zip(names, named, strict=True) if found is None})
+        names_part = (
+            f"and only {name_hits} of {count} have a file_name in the ground truth "
+            f"(not in it: {_short_list(missing, 3)})"
+        )
+    raise ValueError(
+        f"predictions refer to image ids not in the ground truth: {unknown_ids} ({count - id_hits} of {count} "
+        f"predictions), {names_part}; are these predictions for this ground truth?"
+    )
+
+
 def _prepare_predictions(
     predictions: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
     dataset: Mapping[str, Any],
     num_keypoints: int,
     default_score: float | None,
+    report: Callable[[str], None] | None,
 ) -> list[dict[str, Any]]:
     data = load_json(predictions, "predictions") if isinstance(predictions, (str, os.PathLike)) else predictions
     if isinstance(data, Mapping) or not isinstance(data, Sequence):
         raise ValueError(f"predictions must be a list of COCO results, got {type(data).__name__}")
     category_ids = {category["id"] for category in dataset["categories"]}
-    image_ids = {image["id"] for image in dataset["images"]}
     results: list[dict[str, Any]] = []
-    unknown_images: list[Any] = []
     unknown_categories: list[Any] = []
     for index, item in enumerate(data):
         if not isinstance(item, Mapping):
@@ -406,14 +518,15 @@ def _prepare_predictions(
             if len(category_ids) != 1:
                 raise ValueError(f"prediction {index} has no 'category_id' and the ground truth has several")
             result["category_id"] = next(iter(category_ids))
-        if result["image_id"] not in image_ids:
-            unknown_images.append(result["image_id"])
         if result["category_id"] not in category_ids:
             unknown_categories.append(result["category_id"])
         results.append(result)
-    if unknown_images:
-        names = _short_list(sorted(set(unknown_images), key=str))
-        raise ValueError(f"predictions refer to image ids not in the ground truth: {names}")
+    matched, note = match_prediction_images(results, dataset["images"])
+    if note is not None:
+        for result, image_id in zip(results, matched, strict=True):
+            result["image_id"] = image_id
+        if report is not None:
+            report(note)
     if unknown_categories:
         names = _short_list(sorted(set(unknown_categories), key=str))
         raise ValueError(f"predictions refer to category ids not in the ground truth: {names}")
@@ -453,6 +566,7 @@ def coco_keypoint_eval(
     verbose: bool = False,
     default_score: float | None = None,
     drop_zero_confidence: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """COCO keypoint AP/AR of ``predictions`` against ``gt``, computed by pycocotools' ``COCOeval``.
 
@@ -461,7 +575,9 @@ def coco_keypoint_eval(
             with ``keypoints`` of length ``3K`` and ``bbox``, ``categories``).
         predictions: COCO results: a JSON path or a list of dicts with ``image_id``,
             ``category_id`` (filled in when the ground truth has one category), ``keypoints``
-            (``3K`` values ``x, y, score``) and ``score``. An empty list gives AP/AR 0.
+            (``3K`` values ``x, y, score``), ``score`` and optionally ``file_name``, matched to
+            the ground-truth images as :func:`match_prediction_images` says. An empty list
+            gives AP/AR 0.
         sigmas: per-keypoint OKS sigmas ``(K,)``; defaults to the sigmas of ``skeleton``.
         skeleton: skeleton name (``"coco"``, ``"crowdpose"``, ...) giving ``K`` and the sigmas.
         use_area: use each annotation's ``area`` as object scale (COCO). ``False`` uses
@@ -472,6 +588,8 @@ def coco_keypoint_eval(
         default_score: score given to predictions without one; ``None`` makes that an error.
         drop_zero_confidence: drop predictions whose keypoint confidences are all zero before
             evaluating, as xtcocotools (CrowdPose's evaluation) does; pycocotools keeps them.
+        report: called with one sentence when the predictions were matched to the ground truth
+            by file name instead of by ``image_id`` (the CLI prints it on stderr).
 
     Returns:
         ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}`` (plus the
@@ -480,7 +598,8 @@ def coco_keypoint_eval(
 
     Raises:
         ValueError: malformed input, keypoint lengths that do not match the skeleton, predictions
-            on image or category ids that the ground truth does not have.
+            that match no ground-truth image by id nor by file name, category ids that the
+            ground truth does not have.
         OSError: a path that cannot be read.
     """
     if iou_type not in ("keypoints", "keypoints_crowd"):
@@ -488,7 +607,7 @@ def coco_keypoint_eval(
     sigma_values = resolve_sigmas(sigmas, skeleton)
     num_keypoints = sigma_values.shape[0]
     dataset = _prepare_ground_truth(gt, num_keypoints, use_area)
-    results = _prepare_predictions(predictions, dataset, num_keypoints, default_score)
+    results = _prepare_predictions(predictions, dataset, num_keypoints, default_score, report)
     if drop_zero_confidence:
         results = [result for result in results if np.any(np.asarray(result["keypoints"], dtype=np.float64)[2::3] > 0)]
     if iou_type == "keypoints_crowd":

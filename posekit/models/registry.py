@@ -8,6 +8,7 @@ arguments. Modules defining models are imported lazily by ``_import_model_module
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -56,6 +57,23 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def unknown_model_message(name: str, known: list[str]) -> str:
+    """The error for an unknown model name: the closest registered names, or all of them when none is close.
+
+    ``unknown model 'hrnet_w32'; did you mean 'hrnet_w32_256x192', ...? (`posekit info` lists all N)``.
+    """
+    # Variants that start with the name ("hrnet_w32" -> "hrnet_w32_256x192") first, then difflib's closest.
+    close = [candidate for candidate in known if name and candidate.startswith(name.lower())][:3]
+    close += [
+        candidate for candidate in difflib.get_close_matches(name, known, n=3, cutoff=0.5) if candidate not in close
+    ]
+    close = close[:3]
+    if close:
+        suggestions = ", ".join(repr(candidate) for candidate in close)
+        return f"unknown model {name!r}; did you mean {suggestions}? (`posekit info` lists all {len(known)})"
+    return f"unknown model {name!r}; expected one of: {', '.join(known) or '(none)'}"
+
+
 def get_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module:
     """Build the model variant ``name``; load ``weights`` (a checkpoint path) when given.
 
@@ -65,11 +83,11 @@ def get_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module
         **kwargs: keyword arguments of the variant's builder.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones).
+        ValueError: unknown name (the message names the closest registered ones, or lists them all).
     """
     _import_model_modules()
     if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; expected one of: {', '.join(sorted(_REGISTRY)) or '(none)'}")
+        raise ValueError(unknown_model_message(name, sorted(_REGISTRY)))
     model = _REGISTRY[name](**kwargs)
     if weights is not None:
         from posekit.io.checkpoint import load_model_weights

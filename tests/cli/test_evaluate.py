@@ -239,3 +239,44 @@ def test_pckh_needs_head_boxes(shared_data: Path, tmp_path: Path, capsys: pytest
     pred_path = tmp_path / "pred.json"
     pred_path.write_text(json.dumps([person["joints"] for person in json.loads(gt_path.read_text())]))
     assert "has no 'head_box'" in run_dispatcher(["pckh", "--gt", str(gt_path), "--pred", str(pred_path)], capsys)
+
+
+def test_predict_without_images_json_on_ochuman_is_scored_by_file_name(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gt_path = shared_data / "ochuman" / "test_ochuman.json"
+    images = [str(path) for path in sorted((shared_data / "ochuman").glob("*.jpg"))]
+    assert posekit_main(["predict", *images, "--out", str(tmp_path / "out"), "--no-vis"]) == 0
+    pred_path = tmp_path / "out" / "predictions.json"
+    capsys.readouterr()
+    assert evaluate_main(["coco", "--gt", str(gt_path), "--pred", str(pred_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("posekit evaluate: matched ") and "by file name" in captured.err
+    by_name = json.loads(captured.out)
+    # The same predictions given the ground truth's ids and no file names: the reference score.
+    ids = {image["file_name"]: image["id"] for image in json.loads(gt_path.read_text())["images"]}
+    results = json.loads(pred_path.read_text())
+    for result in results:
+        result["image_id"] = ids[Path(result.pop("file_name")).name]
+    fixed_path = tmp_path / "fixed.json"
+    fixed_path.write_text(json.dumps(results))
+    assert evaluate_main(["coco", "--gt", str(gt_path), "--pred", str(fixed_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and json.loads(captured.out) == by_name
+    assert by_name["AP"] > 0.0
+
+
+def test_sigmas_option_and_skeletons_without_sigmas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt_path, pred_path = write_coco_files(tmp_path, seed=2)
+    assert evaluate_main(["coco", "--gt", str(gt_path), "--pred", str(pred_path), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    given = ",".join(f"{value:.4f}" for value in COCO_SIGMAS)
+    argv = ["coco", "--gt", str(gt_path), "--pred", str(pred_path), "--skeleton", "h36m"]
+    assert evaluate_main([*argv, "--sigmas", given, "--json"]) == 0  # h36m has 17 keypoints and no sigmas
+    assert json.loads(capsys.readouterr().out) == default
+    wider = ",".join(f"{value * 2:.4f}" for value in COCO_SIGMAS)
+    assert evaluate_main([*argv, "--sigmas", wider, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["AP"] > default["AP"]
+    assert "give its 17 per-keypoint sigmas (posekit evaluate coco --sigmas S1,...,S17" in run_dispatcher(argv, capsys)
+    assert "--sigmas has 2 values, but skeleton 'h36m' has 17" in run_dispatcher([*argv, "--sigmas", "0.1,0.2"], capsys)
+    assert "--sigmas expects K comma-separated numbers" in run_dispatcher([*argv, "--sigmas", "0.1,a"], capsys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -128,6 +129,30 @@ def test_predict_with_a_trained_2d_model_behind_the_detector(
     # The model's people come from the same detector as the default pipeline's.
     assert posekit_main([*argv, "--out", str(tmp_path / "default")]) == 0
     assert len(entries) == len(json.loads((tmp_path / "default" / "predictions.json").read_text()))
+
+
+def test_unknown_model_and_refused_checkpoints_say_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    image = tmp_path / "grey.png"
+    cv2.imwrite(str(image), np.full((64, 48, 3), 128, np.uint8))
+    out = str(tmp_path / "out")
+    assert posekit_main(["predict", str(image), "--model", "hrnet_w32", "--out", out]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("posekit predict: error: unknown model 'hrnet_w32'; did you mean 'hrnet_w32_256x192'")
+    assert posekit_main(["predict", str(image), "--model", "hrnet_w32", "--weights", str(image), "--out", out]) == 2
+    assert "unknown model 'hrnet_w32'; did you mean" in capsys.readouterr().err
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"state_dict": {}, "args": argparse.Namespace(lr=0.1)}, pickled)
+    model = ["--model", "simplebaseline_res18_128x96"]
+    assert posekit_main(["predict", str(image), *model, "--weights", str(pickled), "--out", out]) == 2
+    error = capsys.readouterr().err
+    assert "not a weights-only checkpoint: it holds a pickled object of class argparse.Namespace" in error
+    assert "not a PyTorch" not in error and error.count("\n") == 1
+    assert posekit_main(["predict", str(image), *model, "--weights", str(image), "--out", out]) == 2
+    assert "grey.png: not a PyTorch checkpoint" in capsys.readouterr().err
 
 
 def test_predict_model_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

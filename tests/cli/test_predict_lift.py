@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from posekit.cli.main import main as posekit_main
-from posekit.io.bvh import bvh_to_h36m, read_bvh
+from posekit.io.bvh import bvh_to_h36m, forward_kinematics, poses_to_bvh, read_bvh
 from posekit.models.lift3d.videopose3d import TemporalModel
 
 
@@ -74,8 +74,13 @@ def test_predict_lift_video_writes_3d_everywhere(
     assert vis == [f"{clip.stem}.mp4", f"{clip.stem}_3d.gif", f"{clip.stem}_3d.mp4"]
     motion = read_bvh(out / "bvh" / f"{clip.stem}_track{key}.bvh")
     assert motion.num_frames == len(positions)
-    recovered = bvh_to_h36m(motion)
-    np.testing.assert_allclose(recovered[:, 0], positions[:, 0], atol=1e-5)  # the root is exact
+    # The file is the lifted track solved on the floor: the feet touch Y = 0 and never go below it.
+    expected = poses_to_bvh(positions, 1.0 / motion.frame_time)
+    np.testing.assert_allclose(motion.motion, expected.motion, atol=2e-3)
+    feet = [motion.names.index("right_knee_end"), motion.names.index("left_knee_end")]
+    assert forward_kinematics(motion)[:, feet, 1].min(axis=1).min() == pytest.approx(0.0, abs=1e-3)
+    camera = bvh_to_h36m(poses_to_bvh(positions, 1.0 / motion.frame_time, ground=False))
+    np.testing.assert_allclose(camera[:, 0], positions[:, 0], atol=1e-5)  # without the floor the root is exact
     assert not list(out.rglob(".*"))
 
 

@@ -112,3 +112,33 @@ def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for option in ("--set", "--out", "--resume", "--no-progress", "torchrun"):
         assert option in text
+
+
+def test_unknown_config_keys_suggest_the_closest_field(
+    regression_task: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "recipe.json")
+    assert posekit_main(["train", str(config), "--set", "train.lrr=0.1"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("posekit train: error: --set train.lrr: unknown key 'lrr'; did you mean 'lr'? (TrainConfig")
+    (tmp_path / "typo.json").write_text(json.dumps({"task": TASK, "batch_sise": 4, "train": {"epoch": 1}}))
+    assert posekit_main(["train", str(tmp_path / "typo.json")]) == 2
+    error = capsys.readouterr().err
+    assert "batch_sise: unknown key; did you mean 'batch_size'? (RegressionConfig has fields:" in error
+    assert error.count("\n") == 1
+
+
+def test_a_missing_dataset_says_which_command_makes_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "synthetic"
+    data = {
+        "train_annotations": str(root / "annotations" / "train.json"),
+        "train_images": str(root / "images" / "train"),
+        "val_annotations": str(root / "annotations" / "val.json"),
+        "val_images": str(root / "images" / "val"),
+    }
+    config = tmp_path / "pose2d.json"
+    config.write_text(json.dumps({"task": "pose2d", "model": {"name": "cpm_tiny_128x128"}, "data": data}))
+    assert posekit_main(["train", str(config), "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert f"annotation file '{root / 'annotations' / 'train.json'}' does not exist" in error
+    assert f"render a synthetic dataset there with `posekit synth --out {root}`" in error and error.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -63,8 +64,14 @@ def test_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
 def test_load_refuses_pickled_custom_objects(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"model": {"w": torch.ones(1)}, "payload": Payload()}, path)
-    with pytest.raises(ValueError, match="not a weights-only checkpoint; posekit does not unpickle arbitrary objects"):
+    with pytest.raises(ValueError, match="not a weights-only checkpoint: it holds a pickled object of class") as error:
         load_checkpoint(path)
+    assert f"class {Payload.__module__}.Payload, which posekit will not unpickle" in str(error.value)
+    assert "allowlist" not in str(error.value) and "not a PyTorch" not in str(error.value)  # not torch's advice
+    torch.save({"random_state": np.random.RandomState(0).get_state()[1]}, tmp_path / "numpy.pt")
+    with pytest.raises(ValueError, match=r"class numpy\..*allow_numpy_arrays=True"):
+        load_checkpoint(tmp_path / "numpy.pt")
+    assert load_checkpoint(tmp_path / "numpy.pt", allow_numpy_arrays=True)["random_state"].shape == (624,)
     with pytest.raises(ValueError, match="evil.pt"):
         load_model_weights(nn.Linear(1, 1), path)
 

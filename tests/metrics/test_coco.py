@@ -13,7 +13,15 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from posekit.metrics import COCO_METRIC_NAMES, coco_keypoint_eval, oks, oks_nms, pairwise_oks, soft_oks_nms
+from posekit.metrics import (
+    COCO_METRIC_NAMES,
+    coco_keypoint_eval,
+    match_prediction_images,
+    oks,
+    oks_nms,
+    pairwise_oks,
+    soft_oks_nms,
+)
 
 # Written out here (not read from posekit.skeletons) so these tests check the metric on its own.
 COCO_SIGMAS = (
@@ -355,3 +363,65 @@ def test_soft_oks_nms() -> None:
     assert linear.tolist() == [1, 2, 3, 0]
     with pytest.raises(ValueError, match="method"):
         soft_oks_nms(keypoints, scores, areas, method="box")  # type: ignore[arg-type]
+
+
+def test_predictions_are_matched_by_file_name_when_their_ids_are_not_the_ground_truths() -> None:
+    ground_truth, results = make_dataset(7, 17)
+    names = {image["id"]: image["file_name"] for image in ground_truth["images"]}
+    expected = coco_keypoint_eval(ground_truth, results, sigmas=COCO_SIGMAS)
+    # As `posekit predict` without --images-json writes them: full paths, ids counted in another order.
+    order = {image_id: position + 1 for position, image_id in enumerate(sorted(names, key=lambda i: -i))}
+    renumbered = [
+        dict(result, image_id=order[result["image_id"]], file_name=f"/data/val/{names[result['image_id']]}")
+        for result in results
+    ]
+    notes: list[str] = []
+    assert coco_keypoint_eval(ground_truth, renumbered, sigmas=COCO_SIGMAS, report=notes.append) == expected
+    assert len(notes) == 1 and notes[0].startswith(f"matched {len(results)} predictions to the ground truth by file")
+    wrong = coco_keypoint_eval(ground_truth, [{**r, "file_name": None} for r in renumbered], sigmas=COCO_SIGMAS)
+    assert wrong["AP"] < expected["AP"]  # the same ids without names score the wrong images
+    # Ids that are not the ground truth's at all (strings), names relative to another root.
+    by_name = [
+        dict(result, image_id=f"x{result['image_id']}", file_name=f"images/{names[result['image_id']]}")
+        for result in results
+    ]
+    assert coco_keypoint_eval(ground_truth, by_name, sigmas=COCO_SIGMAS, report=notes.append) == expected
+    assert len(notes) == 2 and "not a ground-truth id" in notes[1]
+    # Ids and names that agree: no note.
+    agreeing = [dict(result, file_name=names[result["image_id"]]) for result in results]
+    assert coco_keypoint_eval(ground_truth, agreeing, sigmas=COCO_SIGMAS, report=notes.append) == expected
+    assert len(notes) == 2
+
+
+def test_match_prediction_images_refuses_what_matches_neither_way() -> None:
+    images = [
+        {"id": 1, "file_name": "a/0001.jpg"},
+        {"id": 2, "file_name": "b/0001.jpg"},
+        {"id": 3, "file_name": "c.jpg"},
+    ]
+    # A base name shared by two images does not match; the relative path does.
+    assert match_prediction_images([{"image_id": 9, "file_name": "/x/b/0001.jpg"}], images) == ([2], expected_note(1))
+    with pytest.raises(ValueError, match=r"image ids not in the ground truth: 9 .*only 0 of 1 have a file_name"):
+        match_prediction_images([{"image_id": 9, "file_name": "/x/0001.jpg"}], images)
+    with pytest.raises(ValueError, match="they carry no file_name"):
+        match_prediction_images([{"image_id": 9}, {"image_id": 1}], images)
+    with pytest.raises(ValueError, match="ground truth's images have no file_name"):
+        match_prediction_images([{"image_id": 9, "file_name": "c.jpg"}], [{"id": 1}])
+    # Partial ids, partial names: refused, with the names that are not in the ground truth.
+    with pytest.raises(ValueError, match=r"\(1 of 2 predictions\).*not in it: 'd.jpg'"):
+        match_prediction_images([{"image_id": 9, "file_name": "c.jpg"}, {"image_id": 1, "file_name": "d.jpg"}], images)
+    # Every id is known, some names are not and one contradicts its id: neither is trusted.
+    with pytest.raises(ValueError, match="image ids and file names disagree"):
+        match_prediction_images([{"image_id": 1, "file_name": "c.jpg"}, {"image_id": 2, "file_name": "d.jpg"}], images)
+    # Every id is known and the names that match agree with them: the ids are used, silently.
+    assert match_prediction_images(
+        [{"image_id": 3, "file_name": "c.jpg"}, {"image_id": 2, "file_name": "d.jpg"}], images
+    ) == ([3, 2], None)
+
+
+def expected_note(count: int) -> str:
+    return (
+        f"matched {count} predictions to the ground truth by file name ({count} had an image_id that is not a "
+        "ground-truth id; posekit predict numbers images in file order unless --images-json gives it the ground "
+        "truth's ids)"
+    )

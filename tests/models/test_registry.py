@@ -115,3 +115,16 @@ def test_builders_take_num_keypoints() -> None:
     assert model(torch.randn(1, 3, 128, 96)).shape == (1, 14, 32, 24)
     with pytest.raises(TypeError):
         get_model("hrnet_w16_128x96", no_such_option=1)
+
+
+def test_unknown_names_suggest_the_closest_registered_ones() -> None:
+    with pytest.raises(
+        ValueError, match=r"unknown model 'hrnet_w32'; did you mean 'hrnet_w32_256x192', 'hrnet_w32_256x256'"
+    ):
+        get_model("hrnet_w32")
+    with pytest.raises(
+        ValueError, match=r"unknown model 'simplebaseline_res05_256x192'; did you mean 'simplebaseline_res50_256x192'"
+    ):
+        get_model("simplebaseline_res05_256x192")
+    with pytest.raises(ValueError, match=r"unknown model 'zzz'; expected one of: cpm_tiny_128x128, "):
+        get_model("zzz")

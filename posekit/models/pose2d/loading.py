@@ -19,7 +19,7 @@ from typing import Any
 from posekit.codecs import Codec, build_codec, resolve_codec_name
 from posekit.io.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, load_model_weights
 from posekit.models.pose2d.base import Pose2DModel
-from posekit.models.registry import get_model
+from posekit.models.registry import get_model, list_models, unknown_model_message
 from posekit.skeletons import get_skeleton
 
 __all__ = [
@@ -164,6 +164,9 @@ def load_pose2d_model(
             weights that do not match.
         FileNotFoundError: the weights file does not exist.
     """
+    known = list_models()
+    if model_name not in known:  # before reading the weights: a misspelt name is the first thing to fix
+        raise ValueError(unknown_model_message(model_name, known))
     checkpoint = load_checkpoint(weights) if weights is not None else {}
     metadata = read_model_metadata(checkpoint)
     if metadata.model_name is not None and metadata.model_name != model_name:
