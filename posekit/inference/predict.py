@@ -33,11 +33,12 @@ Live input: a camera index (``"0"``, an argument that is a whole number and name
 URLs (``rtsp://``, ``http(s)://``, ``udp://``, ...) and ``"-"`` (a video piped to standard input) are
 read frame by frame like videos, with no frame count, always in this process (never in workers); an
 address that does not answer fails within a few seconds (:data:`posekit.io.video.STREAM_TIMEOUT`).
-Ctrl-C (``KeyboardInterrupt``) while an input is processed in this process stops the run there
-*without raising*: the overlay video of the input is closed after the last processed frame (a
-valid MP4), the files of everything processed so far are written, and the returned result has
-``stopped == "interrupt"`` (the CLI then exits 130). With ``show`` a window previews the overlays
-of videos and live inputs; ``q`` or Esc in it stops the same way (``stopped == "window"``).
+Ctrl-C (``KeyboardInterrupt``) while an input is processed stops the run there *without
+raising*: the overlay video of the input is closed after the last processed frame (a valid MP4),
+the files of everything processed so far are written (with workers: of the inputs merged so
+far), and the returned result has ``stopped == "interrupt"`` (the CLI then exits 130). With
+``show`` a window previews the overlays of videos and live inputs; ``q`` or Esc in it stops the
+same way (``stopped == "window"``).
 
 Each input is processed on its own: one that cannot be read gets one message and the others go
 on. Messages (notes, warnings, errors) go to the ``report`` callback as they happen, as
@@ -863,7 +864,7 @@ def predict(
     Returns:
         The :class:`PredictResult`; ``failed`` counts the inputs that could not be processed;
         ``stopped`` says whether Ctrl-C (or the ``show`` window) ended the run early, after the
-        files of what was processed were written (in worker processes Ctrl-C still raises).
+        files of what was processed were written (with workers: the inputs merged so far).
 
     Raises:
         ValueError: bad options, a model, lifter or detections file that cannot be loaded, an
@@ -906,7 +907,11 @@ def predict(
     if workers > 1:
         from posekit.inference.workers import predict_in_workers
 
-        predict_in_workers(run, items, workers, say, stop_on_error)
+        try:
+            predict_in_workers(run, items, workers, say, stop_on_error)
+        except KeyboardInterrupt:  # the inputs merged so far are kept and written
+            run.result.stopped = "interrupt"
+            say("note", f"interrupted (Ctrl-C) after {run.result.images + run.result.videos} input(s); kept them")
     else:
         run.preview = PreviewWindow() if options.show else None
         for position, item in enumerate(items):
