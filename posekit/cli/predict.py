@@ -5,8 +5,9 @@ docstring describes the inputs and every file written in ``--out`` (``prediction
 keypoint results format, overlays in ``vis/``, ``poses3d.npz`` and BVH files with ``--lift``).
 
 Exit status: 0 when every input was processed, 1 when some inputs failed (results for the others
-are still written), 2 for bad options. A video that ends before its header's frame count gives a
-warning and keeps the frames that were read.
+are still written), 2 for bad options, 130 after Ctrl-C (the results of what was processed are
+written first). A video that ends before its header's frame count gives a warning and keeps the
+frames that were read.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         "frame, timestamp and track_id) and overlays in OUT/vis. Exit status 1 when some inputs failed (the "
         "others are still written).",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, video files or folders")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, video files, folders, camera indices (0, 1, ...), stream URLs (rtsp://, http(s)://, "
+        "udp://, ...) or - (a video piped to standard input: AVI, MKV or MPEG-TS); Ctrl-C stops and keeps what "
+        "was processed",
+    )
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     parser.add_argument(
         "--skeleton",
@@ -63,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         "pose presence is below 0.5 are always dropped, as in MediaPipe)",
     )
     parser.add_argument("--no-vis", action="store_true", help="do not write overlay images and videos")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="preview the overlays of videos, cameras and streams in a window (q or Esc stops like Ctrl-C); needs "
+        "a display and an OpenCV with GUI support (opencv-python, not the headless build posekit installs)",
+    )
     parser.add_argument(
         "--detections",
         default=None,
@@ -249,6 +263,7 @@ def options_from_args(args: argparse.Namespace) -> PredictOptions:
         keypoint_threshold=args.kpt_thr,
         line_width=args.line_width,
         draw_boxes=not args.no_boxes,
+        show=args.show,
     )
 
 
@@ -278,6 +293,9 @@ def main(argv: Sequence[str]) -> int:
         + ("" if result.vis_dir is None else f", overlays in {result.vis_dir}")
         + ("" if result.poses3d_path is None else f"; 3D: {len(result.lifted)} track(s) in {result.poses3d_path}")
         + (f"; {result.failed} input(s) failed" if result.failed else "")
+        + ("; interrupted (Ctrl-C)" if result.stopped == "interrupt" else "")
     )
     print(summary)
+    if result.stopped == "interrupt":
+        return 130
     return 1 if result.failed else 0

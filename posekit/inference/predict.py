@@ -29,6 +29,17 @@ image or frame. With ``out`` set it also writes, atomically:
   ``vis/<name>_3d.gif`` (``gif``), ``bvh/<name>_track<id>.bvh`` per video track (``bvh``) and
   ``poses3d.npz`` (``lift``; :func:`posekit.io.poses.save_poses3d_npz`).
 
+Live input: a camera index (``"0"``, an argument that is a whole number and names no file), stream
+URLs (``rtsp://``, ``http(s)://``, ``udp://``, ...) and ``"-"`` (a video piped to standard input) are
+read frame by frame like videos, with no frame count, always in this process (never in workers); an
+address that does not answer fails within a few seconds (:data:`posekit.io.video.STREAM_TIMEOUT`).
+Ctrl-C (``KeyboardInterrupt``) while an input is processed stops the run there *without
+raising*: the overlay video of the input is closed after the last processed frame (a valid MP4),
+the files of everything processed so far are written (with workers: of the inputs merged so
+far), and the returned result has ``stopped == "interrupt"`` (the CLI then exits 130). With
+``show`` a window previews the overlays of videos and live inputs; ``q`` or Esc in it stops the
+same way (``stopped == "window"``).
+
 Each input is processed on its own: one that cannot be read gets one message and the others go
 on. Messages (notes, warnings, errors) go to the ``report`` callback as they happen, as
 ``(level, text)`` with ``level`` one of ``""``, ``"note"``, ``"warning"``, ``"error"``.
@@ -43,6 +54,7 @@ import contextlib
 import copy
 import math
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -60,7 +72,16 @@ from posekit.inference.topdown import TopDownPipeline
 from posekit.inference.video import VideoPosePipeline
 from posekit.io.coco import load_coco_image_ids
 from posekit.io.images import is_image_path, read_image, write_image
-from posekit.io.video import VideoReader, VideoWriter, is_video_path, suppress_native_stderr
+from posekit.io.preview import PreviewWindow, display_problem
+from posekit.io.video import (
+    STDIN,
+    VideoReader,
+    VideoWriter,
+    is_stream_url,
+    is_video_path,
+    redact_url,
+    suppress_native_stderr,
+)
 from posekit.skeletons import get_skeleton
 from posekit.structures import PoseInstances, PoseSequence
 from posekit.viz.draw import DRAW_MIN_SCORE, draw_poses
@@ -129,6 +150,8 @@ class PredictOptions:
         keypoint_threshold: overlays hide keypoints scoring below this, and the links touching them.
         line_width: overlay line width in pixels (``None``: scales with the image size).
         draw_boxes: draw person boxes on the overlays.
+        show: preview the overlays of videos and live inputs in a window (needs a display and an
+            OpenCV with GUI support: refused before anything runs otherwise); runs in one process.
     """
 
     skeleton: str = "coco"
@@ -161,6 +184,7 @@ class PredictOptions:
     keypoint_threshold: float = DRAW_MIN_SCORE
     line_width: int | None = None
     draw_boxes: bool = True
+    show: bool = False
 
     def __post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
@@ -208,15 +232,49 @@ class PredictOptions:
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input: its path and kind (``"image"``, ``"video"``, ``"unknown"``: try both, or ``"array"``).
+    """One input: its path and kind (``"image"``, ``"video"``, ``"unknown"``: try both, ``"array"``,
+    ``"camera"`` or ``"stream"``).
 
     An ``"array"`` input is an image given in memory (``image``, ``(H, W, 3)`` uint8 RGB); its
-    ``path`` is the name it gets in the results (``array_<index>``).
+    ``path`` is the name it gets in the results (``array_<index>``). For a ``"camera"`` or
+    ``"stream"``, ``source`` is the camera index, the URL as given or ``"-"`` (standard input), and
+    ``path`` is ``Path(source)``, used for nothing.
     """
 
     path: Path
     kind: str
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    source: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages and results name the input: the path, ``"camera N"`` or the URL (password hidden)."""
+        if self.source is None:
+            return str(self.path)
+        if self.source == STDIN:
+            return "standard input"
+        return f"camera {self.source}" if self.kind == "camera" else redact_url(self.source)
+
+    @property
+    def stem(self) -> str:
+        """The base name of the input's overlay files: the file's stem, ``cameraN`` or a name from the URL."""
+        if self.source is None:
+            return self.path.stem
+        if self.kind == "camera":
+            return f"camera{self.source}"
+        if self.source == STDIN:
+            return "stdin"
+        rest = self.source.split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+        host, _, location = rest.partition("/")
+        name = Path(location).stem if location.strip("/") else host.rpartition("@")[2]
+        return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "stream"
+
+    @property
+    def reader_source(self) -> Path | str | int:
+        """What :class:`~posekit.io.video.VideoReader` opens: the path, the camera index or the URL."""
+        if self.source is None:
+            return self.path
+        return int(self.source) if self.kind == "camera" else self.source
 
 
 @dataclass
@@ -305,6 +363,8 @@ class PredictResult:
         seconds: processing time (inputs only, not loading the models).
         predictions_path, poses3d_path, vis_dir: files written (``None`` when not written).
         csv_path: ``predictions.csv`` when written (``output_format`` ``"csv"`` or ``"both"``).
+        stopped: why the run stopped before the end of its inputs: ``"interrupt"`` (Ctrl-C) or
+            ``"window"`` (``q``/Esc in the ``show`` window); ``None`` when it ran to the end.
     """
 
     poses: list[FramePoses] = field(default_factory=list)
@@ -320,6 +380,7 @@ class PredictResult:
     poses3d_path: Path | None = None
     vis_dir: Path | None = None
     csv_path: Path | None = None
+    stopped: str | None = None
 
     def to_coco_results(self) -> list[dict[str, Any]]:
         """Every results entry, in processing order (the content of ``predictions.json``)."""
@@ -342,6 +403,10 @@ def collect_inputs(
 ) -> tuple[list[InputFile], list[str], list[str]]:
     """Expand folders (recursively, sorted; hidden files skipped); arrays are images in memory.
 
+    A string argument that is a stream URL (:func:`~posekit.io.video.is_stream_url`) is a
+    ``"stream"``, and so is ``"-"`` (a video piped to standard input) when no file has that name;
+    one that is a whole number and names no file or folder is a ``"camera"``.
+
     Returns:
         ``(inputs, notes, errors)``: the inputs in order, one note per skipped file or empty
         folder, one error per argument that names nothing.
@@ -358,6 +423,10 @@ def collect_inputs(
             else:
                 errors.append(f"input {position} (an array): {problem}")
             arrays += 1
+            continue
+        live = _live_input(argument)
+        if live is not None:
+            inputs.append(live)
             continue
         path = Path(argument)
         if path.is_dir():
@@ -393,6 +462,35 @@ def _image_array_problem(array: np.ndarray) -> str | None:
     if array.shape[0] < 1 or array.shape[1] < 1:
         return f"the image is empty (shape {tuple(array.shape)})"
     return None
+
+
+def _live_input(argument: str | os.PathLike[str]) -> InputFile | None:
+    """The camera or stream that ``argument`` names, ``None`` for a path."""
+    if not isinstance(argument, str):
+        return None
+    if is_stream_url(argument) or (argument == STDIN and not Path(argument).exists()):
+        return InputFile(Path(argument), "stream", source=argument)
+    if argument.isascii() and argument.isdigit() and not Path(argument).exists():
+        return InputFile(Path(argument), "camera", source=str(int(argument)))
+    return None
+
+
+class _StopOnInterrupt:
+    """Entered last in a video's exit stack: Ctrl-C ends the block as if the video ended there.
+
+    The ``KeyboardInterrupt`` is swallowed here, so the contexts entered before (the overlay writer,
+    the reader) close normally: the overlay MP4 is complete up to the last frame written.
+    """
+
+    def __init__(self) -> None:
+        self.caught = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: Any) -> bool:
+        self.caught = kind is not None and issubclass(kind, KeyboardInterrupt)
+        return self.caught
 
 
 def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
@@ -458,6 +556,7 @@ class _Run:
         # (folder, stem, suffix, path) of every overlay and BVH file written, in order
         self.written: list[tuple[str, str, str, Path]] = []
         self.result = PredictResult()
+        self.preview: PreviewWindow | None = None
 
     @property
     def estimator(self) -> PoseEstimator:
@@ -583,12 +682,10 @@ class _Run:
         keep_overlays = lift is not None and (self.vis or self.gif)
         overlays: dict[int, PoseInstances] = {}
         with contextlib.ExitStack() as stack:
-            reader = stack.enter_context(VideoReader(item.path, prefetch=VIDEO_PREFETCH))
+            reader = stack.enter_context(VideoReader(item.reader_source, prefetch=VIDEO_PREFETCH))
             writer = None
             if self.vis:
-                writer = stack.enter_context(
-                    VideoWriter(self.vis_path(item.path.stem, ".mp4"), reader.fps, reader.size)
-                )
+                writer = stack.enter_context(VideoWriter(self.vis_path(item.stem, ".mp4"), reader.fps, reader.size))
             progress = stack.enter_context(
                 tqdm(
                     total=reader.expected_frames,
@@ -598,14 +695,15 @@ class _Run:
                     leave=False,
                 )
             )
+            interrupt = stack.enter_context(_StopOnInterrupt())  # last: Ctrl-C closes the others normally
             if self.box_file is not None:
-                warn.append(("warning", f"{item.path}: --detections applies to images; videos use the detector"))
+                warn.append(("warning", f"{item.label}: --detections applies to images; videos use the detector"))
             for video_frame in reader:
                 instances = tracker(video_frame.image, video_frame.index, video_frame.timestamp)
                 converted = self.convert(instances)
                 frames.append(
                     FramePoses(
-                        str(item.path),
+                        item.label,
                         self.take_image_id(None),
                         converted,
                         frame=video_frame.index,
@@ -627,15 +725,21 @@ class _Run:
                         raise ValueError(f"frame {video_frame.index} changes the video size to {new_size}")
                     writer.write(self.draw(video_frame.image, converted))
                 progress.update(1)
+                if self.preview is not None and not self.preview.show(self.draw(video_frame.image, converted)):
+                    break
             if reader.stop_reason is not None:
-                warn.append(("warning", f"{item.path}: {reader.stop_reason}; kept the frames read"))
-            frames_read = reader.frames_read
-            fps = reader.fps
-            size = reader.size
+                warn.append(("warning", f"{item.label}: {reader.stop_reason}; kept the frames read"))
+        frames_read = len(frames)  # the frames read and processed (a Ctrl-C may come between the two)
+        fps = reader.fps
+        size = reader.size
+        if interrupt.caught or (self.preview is not None and self.preview.stopped):
+            self.result.stopped = "interrupt" if interrupt.caught else "window"
+            how = "interrupted (Ctrl-C)" if interrupt.caught else "stopped from the preview window"
+            warn.append(("note", f"{item.label}: {how} after {frames_read} frames; the results so far are kept"))
         lifted = self._finish_lift(item, lift, frames, overlays, size, fps, warn) if lift is not None else None
         self.result.video_frames += frames_read
         if lifted is not None:
-            self.result.lifted += [(str(item.path), sequence) for sequence in lifted]
+            self.result.lifted += [(item.label, sequence) for sequence in lifted]
         self.result.poses += frames
         self.result.people += people
         self.result.person_frames += people
@@ -665,7 +769,10 @@ class _Run:
                 found = rows.get((sequence.track_id, int(frame_index)))
                 if found is not None:
                     found[0].set_3d(found[1], sequence.keypoints_3d[position], sequence.trajectory[position])
-        if lifted and (self.vis or self.gif):
+        if lifted and (self.vis or self.gif) and (item.source is not None or self.result.stopped is not None):
+            why = "it was stopped" if self.result.stopped is not None else "a live input cannot be read twice"
+            warn.append(("note", f"{item.label}: no 3D overlay video ({why}); its 3D poses are in the results"))
+        elif lifted and (self.vis or self.gif):
             from posekit.viz.plot3d import render_lift_video
 
             video_path = self.vis_path(f"{item.path.stem}_3d", ".mp4") if self.vis else None
@@ -676,7 +783,7 @@ class _Run:
         if self.out is not None and self.options.bvh:
             from posekit.io.bvh import write_bvh
 
-            stem = self.bvh_stem(item.path.stem)
+            stem = self.bvh_stem(item.stem)
             for sequence in lifted:
                 assert sequence.keypoints_3d is not None
                 write_bvh(
@@ -742,8 +849,8 @@ def predict(
     """Poses of every person in ``inputs``; writes the files of ``options.out`` when it is set.
 
     Args:
-        inputs: image files, video files, folders (searched recursively for both) and ``(H, W, 3)``
-            uint8 RGB image arrays.
+        inputs: image files, video files, folders (searched recursively for both), ``(H, W, 3)``
+            uint8 RGB image arrays, camera indices (``"0"``), stream URLs and ``"-"`` (standard input).
         options: what to run and write (default: :class:`PredictOptions` ()).
         estimator: run this :class:`~posekit.inference.estimator.PoseEstimator` instead of the one
             ``options`` describe (``model``, ``tiles``, ... are then ignored; ``--detections`` needs
@@ -755,21 +862,26 @@ def predict(
             an argument that names nothing) instead of going on with the others.
 
     Returns:
-        The :class:`PredictResult`; ``failed`` counts the inputs that could not be processed.
+        The :class:`PredictResult`; ``failed`` counts the inputs that could not be processed;
+        ``stopped`` says whether Ctrl-C (or the ``show`` window) ended the run early, after the
+        files of what was processed were written (with workers: the inputs merged so far).
 
     Raises:
         ValueError: bad options, a model, lifter or detections file that cannot be loaded, an
             ``out`` folder or results file that cannot be written (checked before any input, and
-            again when writing; a results file is written whole or not at all).
+            again when writing; a results file is written whole or not at all); ``show``
+            where no window can open.
     """
     options = PredictOptions() if options is None else options
     say = _ignore if report is None else report
+    if options.show and (problem := display_problem()) is not None:  # refused before the models load
+        raise ValueError(f"--show needs a display and an OpenCV with GUI support: {problem}")
     items, notes, errors = collect_inputs(inputs)
     if stop_on_error and errors:
         raise ValueError(errors[0])
     if options.out is not None:
         check_output_folder(options.out)
-    workers = resolve_workers(options.workers, items)
+    workers = 1 if options.show else resolve_workers(options.workers, items)  # one window, in this process
     if workers > 1 and (estimator is not None or lifter is not None):
         raise ValueError(
             "--workers > 1 builds the models in each worker process: give options, not an estimator or lifter object"
@@ -795,11 +907,26 @@ def predict(
     if workers > 1:
         from posekit.inference.workers import predict_in_workers
 
-        predict_in_workers(run, items, workers, say, stop_on_error)
+        try:
+            predict_in_workers(run, items, workers, say, stop_on_error)
+        except KeyboardInterrupt:  # the inputs merged so far are kept and written
+            run.result.stopped = "interrupt"
+            say("note", f"interrupted (Ctrl-C) after {run.result.images + run.result.videos} input(s); kept them")
     else:
-        for item in items:
-            messages, error = process_input(run, item)
+        run.preview = PreviewWindow() if options.show else None
+        for position, item in enumerate(items):
+            try:
+                messages, error = process_input(run, item)
+            except KeyboardInterrupt:  # stop here; the files of what is done are still written
+                run.result.stopped = "interrupt"
+                messages, error = [("note", f"{item.label}: interrupted (Ctrl-C); the results so far are kept")], None
             run.report(messages, error, say, stop_on_error)
+            if run.result.stopped is not None:
+                if position + 1 < len(items):
+                    say("note", f"{len(items) - position - 1} input(s) not processed")
+                break
+        if run.preview is not None:
+            run.preview.close()
     run.result.seconds = time.perf_counter() - start
     if run.out is not None:
         _write_results(run)
@@ -816,9 +943,9 @@ def resolve_workers(workers: int | None, items: Sequence[InputFile]) -> int:
 
     ``None`` (auto): one per CPU this process may use, as long as each gets at least
     :data:`AUTO_IMAGES_PER_WORKER` images' worth of work (a video counts as that many); else fewer.
-    Array inputs always run in this process.
+    Array and live inputs (cameras, streams) always run in this process.
     """
-    if any(item.kind == "array" for item in items):
+    if any(item.kind in ("array", "camera", "stream") for item in items):
         return 1
     if workers is None:
         work = sum(AUTO_IMAGES_PER_WORKER if item.kind == "video" else 1 for item in items)
@@ -845,7 +972,7 @@ def process_input(run: _Run, item: InputFile) -> tuple[list[tuple[str, str]], st
             warnings.simplefilter("ignore", RuntimeWarning)
             if item.kind in ("image", "array"):
                 run.image(item, warn)
-            elif item.kind == "video":
+            elif item.kind in ("video", "camera", "stream"):
                 run.video(item, warn)
             else:
                 run.unknown(item, warn)
@@ -853,8 +980,8 @@ def process_input(run: _Run, item: InputFile) -> tuple[list[tuple[str, str]], st
         raise
     except Exception as error:
         message = " ".join(str(error).split()) or type(error).__name__
-        if str(item.path) not in message:
-            message = f"{item.path}: {message}"
+        if item.label not in message:
+            message = f"{item.label}: {message}"
         return warn, message
     return warn, None
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from support.streams import free_port, piped_stdin, serve_folder, silent_server, write_mjpeg_avi
 
-from posekit.io.video import VideoReader, VideoWriter, is_video_path
+from posekit.io import video
+from posekit.io.video import VideoReader, VideoWriter, _LiveClock, is_stream_url, is_video_path, redact_url
 
 
 def make_frames(count: int = 12, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
@@ -115,8 +118,8 @@ def test_prefetching_reader_stops_its_thread_when_closed_early_and_passes_errors
                 break
     assert reader.frames_read == 4 and threading.active_count() == before  # the decoding thread is gone
 
-    def broken() -> Iterator[np.ndarray]:
-        yield np.zeros((48, 64, 3), np.uint8)
+    def broken() -> Iterator[tuple[np.ndarray, float | None]]:  # (image, live timestamp)
+        yield np.zeros((48, 64, 3), np.uint8), None
         raise RuntimeError("decoder exploded")
 
     reader = VideoReader(path, prefetch=2)
@@ -150,3 +153,92 @@ def test_writer_checks_frames_and_discards_the_file_on_error(tmp_path: Path) -> 
             writer.write(np.zeros((10, 10, 3), np.uint8))
     assert not target.exists() and list(tmp_path.iterdir()) == []
     assert is_video_path("a/b.MP4") and not is_video_path("a/b.jpg")
+
+
+# ------------------------------------------------------------------------------ live sources
+def test_stream_urls_are_recognised_and_their_passwords_hidden() -> None:
+    assert is_stream_url("rtsp://cam.local:554/live") and is_stream_url("HTTP://host/x.mjpg")
+    assert is_stream_url("udp://@:1234") and is_stream_url("rtmp://host/app/key")
+    assert not is_stream_url("clip.mp4") and not is_stream_url("file:///tmp/clip.mp4") and not is_stream_url("0")
+    assert redact_url("rtsp://admin:hunter2@10.0.0.2/ch1") == "rtsp://admin:***@10.0.0.2/ch1"
+    assert redact_url("rtsp://10.0.0.2/a:b@c") == "rtsp://10.0.0.2/a:b@c"  # no credentials: unchanged
+
+
+@pytest.mark.parametrize("backend", ["opencv", "pyav"])
+def test_a_video_served_over_http_is_read_as_a_live_stream(tmp_path: Path, backend: str) -> None:
+    if backend == "pyav":
+        pytest.importorskip("av")
+    write_mjpeg_avi(tmp_path / "clip.avi", count=12, fps=10.0)
+    with serve_folder(tmp_path) as base, VideoReader(f"{base}/clip.avi", backend=backend, prefetch=2) as reader:
+        assert reader.live and reader.path is None and reader.source == f"{base}/clip.avi"
+        assert reader.expected_frames is None and reader.size == (64, 48) and reader.fps == pytest.approx(10.0)
+        read = list(reader)
+    assert [frame.index for frame in read] == list(range(12)) and reader.stop_reason is None
+    # The stream's own timestamps, from its first frame (the file says 10 fps).
+    np.testing.assert_allclose([frame.timestamp for frame in read], np.arange(12) / 10.0, atol=1e-6)
+    centroid = [np.nonzero(frame.image[..., 0] > 150)[1].mean() for frame in read]
+    assert np.all(np.diff(centroid) > 0)  # RGB, in order
+
+
+def test_a_stream_that_stalls_ends_after_the_timeout_with_the_frames_read(tmp_path: Path) -> None:
+    write_mjpeg_avi(tmp_path / "clip.avi", count=40)
+    with serve_folder(tmp_path, stall=True) as base:
+        started = time.monotonic()
+        with VideoReader(f"{base}/clip.avi", timeout=1.0) as reader:
+            read = list(reader)
+        elapsed = time.monotonic() - started
+    assert 0 < len(read) < 40 and elapsed < 8.0
+    assert reader.stop_reason == "no frame for 1 s: the stream stalled or was cut"
+
+
+def test_an_address_that_refuses_or_never_answers_fails_fast_with_one_sentence() -> None:
+    url = f"http://127.0.0.1:{free_port()}/live"
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=r"^cannot read stream http://127\.0\.0\.1:\d+/live: opencv: OpenCV cannot"):
+        VideoReader(url)
+    assert time.monotonic() - started < 10.0
+    with silent_server() as port:
+        started = time.monotonic()
+        with pytest.raises(ValueError) as caught:
+            VideoReader(f"rtsp://127.0.0.1:{port}/live", timeout=1.0)
+        elapsed = time.monotonic() - started
+    # OpenCV gives up after the timeout, and PyAV is not tried: it would wait as long again.
+    assert str(caught.value) == f"cannot read stream rtsp://127.0.0.1:{port}/live: opencv: no answer within 1 s"
+    assert 0.8 < elapsed < 3.0
+
+
+def test_a_camera_that_does_not_exist_fails_with_one_sentence() -> None:
+    if Path("/dev/video7").exists():
+        pytest.skip("this machine has a /dev/video7")
+    with pytest.raises(ValueError, match=r"^camera 7: no such camera or it cannot be opened$"):
+        VideoReader(7)
+    with pytest.raises(ValueError, match="cameras are read with OpenCV"):
+        VideoReader(7, backend="pyav")
+    with pytest.raises(ValueError, match="camera index"):
+        VideoReader(-1)
+
+
+def test_live_clock_uses_stream_time_when_it_advances_else_the_wall_clock() -> None:
+    clock = _LiveClock()
+    assert [clock(value) for value in (12.0, 12.04, 12.08, None, 12.06)] == pytest.approx([0, 0.04, 0.08, 0.08, 0.08])
+    wall = _LiveClock()  # a stream whose timestamps do not move (some MJPEG servers): wall clock
+    stamps = [wall(0.0)]
+    time.sleep(0.02)
+    stamps += [wall(0.0), wall(None)]
+    assert stamps[0] == 0.0 and 0.015 < stamps[1] <= stamps[2] < 1.0
+
+
+def test_a_video_piped_to_standard_input_is_read_with_pyav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("av")
+    data = write_mjpeg_avi(tmp_path / "clip.avi", count=9).read_bytes()
+    with piped_stdin(data) as stdin:
+        monkeypatch.setattr(video.sys, "stdin", stdin)
+        with VideoReader("-", prefetch=2) as reader:
+            assert reader.live and reader.backend == "pyav" and reader.source == "standard input"
+            read = list(reader)
+    assert len(read) == 9 and reader.stop_reason is None and read[0].image.shape == (48, 64, 3)
+    np.testing.assert_allclose([frame.timestamp for frame in read], np.arange(9) / 10.0, atol=1e-6)
+    with piped_stdin(b"this is not a video\n" * 500) as stdin:
+        monkeypatch.setattr(video.sys, "stdin", stdin)
+        with pytest.raises(ValueError, match=r"^cannot read a video from standard input: .*not MP4\)$"):
+            VideoReader("-")
