@@ -434,3 +434,40 @@ def test_video_pipeline_looks_for_a_lost_person_where_they_were_last_seen() -> N
     # Looked for on frames 4 (propagation), 5 and 6 (coasting): 2 + 2 + 2 + 2 pose runs in frames 4-6.
     with pytest.raises(ValueError, match="coast_frames"):
         VideoPosePipeline(TopDownPipeline(detector, estimator), coast_frames=-1)
+
+
+class _StepInFrontEstimator(_VanishingEstimator):
+    """As ``_VanishingEstimator``; on frame ``step`` the track at x = 50 jumps to x = 160."""
+
+    def __init__(self, gone: set[int], step: int) -> None:
+        super().__init__(gone)
+        self.step = step
+
+    def propagate(self, image: np.ndarray, states: Sequence[np.ndarray]) -> tuple[PoseInstances, list[np.ndarray]]:
+        boxes = np.stack(states).copy() if len(states) else np.zeros((0, 4), np.float32)
+        if self.frame == self.step:
+            at_50 = np.abs((boxes[:, 0] + boxes[:, 2]) / 2 - 50.0) < 1
+            boxes[at_50] += np.array([110, 0, 110, 0], np.float32)
+        return self._poses(boxes), list(boxes)
+
+
+def test_a_lost_person_is_not_coasted_where_someone_tracked_now_stands() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    runs = {}
+    for coast in (5, 0):
+        detector, estimator = _StandingPeopleDetector(walk_in=100), _StepInFrontEstimator(gone={4, 5, 6, 7}, step=4)
+        video = VideoPosePipeline(
+            TopDownPipeline(detector, estimator, min_score=0.5), redetect_every=100, coast_frames=coast
+        )
+        ids = []
+        for index in range(8):
+            detector.frame = estimator.frame = index
+            instances = video(image, index, index / 25.0)
+            assert instances.track_ids is not None
+            ids.append(sorted(instances.track_ids.tolist()))
+        runs[coast] = (video.estimator_runs, ids, detector.detected_on)
+    # Frame 4: track 0 jumps onto the region of track 1 (x = 150), who is lost; the detector finds
+    # the person still at x = 50 (a new track). Track 1's last region now holds track 0, so it is
+    # not coasted: the same landmark runs and tracks as without coasting.
+    assert runs[5] == runs[0]
+    assert all(1 not in frame for frame in runs[5][1][4:])
