@@ -124,8 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_tiles_option,
         help="run the person detector on the whole image and on overlapping tiles to find small people: auto "
         "tiles images whose long side is at least 448 px (7 detector runs at 640x480, 22 at 1920x1080; videos tile "
-        "one level on every third detector frame), off is fastest, N uses one level of tiles of long side / N "
-        "(default: auto)",
+        "one level on every third detector frame and on retries for missed people), off is fastest, N uses one "
+        "level of tiles of long side / N (default: auto)",
     )
     parser.add_argument(
         "--threads",

@@ -382,7 +382,9 @@ class TiledPersonDetector:
         Video runs the detector only on some frames (the first frame, lost people, periodic
         re-detection); with ``tiles="auto"``, one tile level (``VIDEO_TILE_LEVELS``) on every third of
         those calls (``VIDEO_TILE_EVERY``) finds small newcomers within a few re-detections at almost
-        no cost per frame. Other ``tiles`` settings are kept as they are.
+        no cost per frame; :class:`~posekit.inference.video.VideoPosePipeline` also tiles its
+        retries for people it missed (``detect(image, tiled=True)``). Other ``tiles`` settings are
+        kept as they are.
         """
         if self.tiles != "auto":
             return self
@@ -406,11 +408,14 @@ class TiledPersonDetector:
         regions = [plan_tiles(image_size, side, self.overlap) for side in self.tile_sides(image_size)]
         return np.concatenate(regions) if regions else np.zeros((0, 4), np.int64)
 
-    def detect(self, image: np.ndarray) -> PersonDetections:
+    def detect(self, image: np.ndarray, tiled: bool | None = None) -> PersonDetections:
         """People in ``image``: the wrapped detector on the whole image and on every tile, merged.
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB (other layouts/dtypes go through ``to_rgb_uint8``).
+            tiled: ``None``: tile as ``tile_every`` says; ``True``: tile this call whatever the
+                schedule (video retries for people only tiles may find); ``False``: the whole image
+                only. Every call counts towards the schedule.
 
         Returns:
             ``PersonDetections`` in image pixels, best first. ``last_num_runs`` is set to the number of
@@ -420,7 +425,7 @@ class TiledPersonDetector:
         height, width = image.shape[:2]
         size = (width, height)
         whole = self.detector.detect(image)
-        tiled = self.calls % self.tile_every == 0
+        tiled = self.calls % self.tile_every == 0 if tiled is None else bool(tiled)
         self.calls += 1
         regions = self.tile_regions(size) if tiled else np.zeros((0, 4), np.int64)
         self.last_num_runs = 1 + int(regions.shape[0])

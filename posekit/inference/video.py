@@ -33,6 +33,27 @@ several people posekit also re-detects periodically (``redetect_every``; 10 by d
 re-detection that finds nobody new doubles the interval to the next one (up to that many frames);
 a newcomer, a lost person or an empty frame brings it back to ``redetect_every``, so a settled scene
 pays for few detector runs while a busy one keeps the short interval.
+
+Compressed video (phone and web MP4s) moves a landmark model's presence score and a detector's
+score across their 0.5 thresholds from one frame to the next, so a person can vanish for a frame
+or two, or be detected and rejected, where the lossless file kept them. Two mechanisms keep such
+people:
+
+* **coasting** (``coast_frames``, TrackingPoseEstimator only): a person lost by propagation is
+  looked for again, for up to ``coast_frames`` frames, in the region of the last pose in which
+  they were seen (one landmark run a frame, no detector), unless a tracked person is now there;
+  found, they keep their track id;
+* **retries** (``retry_unresolved``): a detection frame that leaves someone unresolved -- a lost
+  person not found again, or a detection whose pose the estimator rejected (BlazePose: pose
+  presence below 0.5) away from every kept person -- runs the detector again 1, 2, 4, ... frames
+  later (the delay doubles while they stay unresolved and starts again at 1 on a new loss or a
+  newcomer), instead of waiting for the periodic re-detection, backed off up to 40 frames. A
+  :class:`~posekit.inference.tiling.TiledPersonDetector` tiles every retry: the unresolved person
+  may be one that only tiles find.
+
+Measured with ``benchmarks/bench_video_compression.py`` (``dance.avi`` re-encoded as ``mp4v``,
+H.264 CRF 23 and 28, and FFV1): before these, the defaults found 78 % (mp4v), 75 % and 60 % of
+the lossless file's 629 person-frames; see the README for the numbers with them.
 """
 
 from __future__ import annotations
@@ -41,7 +62,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posekit.geometry import box_from_keypoints, clip_boxes
+from posekit.geometry import box_from_keypoints, box_iou, clip_boxes
 from posekit.inference.detections import PersonDetections, box_detections
 from posekit.inference.estimator import PoseEstimator
 from posekit.inference.image import to_rgb_uint8
@@ -52,6 +73,24 @@ from posekit.inference.tracking import PoseTracker
 from posekit.structures import PoseInstances
 
 __all__ = ["VideoPosePipeline"]
+
+# A lost track stops coasting when a tracked person's box overlaps its last box by more than this IoU.
+COAST_MAX_IOU = 0.3
+
+
+def _outside(boxes: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """``(R,)`` bool: the centre of box r lies outside every box of ``people`` ``(P, 4)`` (xyxy pixels)."""
+    if len(boxes) == 0:
+        return np.zeros(0, bool)
+    center = (np.asarray(boxes, np.float64)[:, :2] + np.asarray(boxes, np.float64)[:, 2:]) / 2  # (R, 2)
+    people = np.asarray(people, np.float64).reshape(-1, 4)
+    inside = (
+        (center[:, None, 0] >= people[None, :, 0])
+        & (center[:, None, 0] <= people[None, :, 2])
+        & (center[:, None, 1] >= people[None, :, 1])
+        & (center[:, None, 1] <= people[None, :, 3])
+    )  # (R, P)
+    return np.asarray(~inside.any(axis=1))
 
 
 class VideoPosePipeline:
@@ -77,6 +116,11 @@ class VideoPosePipeline:
             ``redetect_every=10``, 12 % with 3) but changes tracking: the detection ROI no longer
             refreshes a drifting tracking ROI, and with ``redetect_every=5`` the dancer's track was
             lost for 4 frames and the video needed 11 % more landmark runs.
+        retry_unresolved: after a detection frame that left someone unresolved (see above), run
+            the detector again 1, 2, 4, ... frames later, until it resolves or the delay reaches
+            ``redetect_max_every`` (or ``redetect_every``).
+        coast_frames: look for a lost person in the region of their last pose for up to this many
+            frames (0: never).
 
     Attributes:
         detector_runs: frames on which the detector ran (top-down pipelines only).
@@ -93,6 +137,8 @@ class VideoPosePipeline:
         box_margin: float = 1.2,
         skip_tracked_detections: bool = False,
         redetect_max_every: int | None = None,
+        retry_unresolved: bool = True,
+        coast_frames: int = 10,
     ) -> None:
         if redetect_every is not None and redetect_every < 1:
             raise ValueError(f"redetect_every must be >= 1 or None, got {redetect_every}")
@@ -109,6 +155,10 @@ class VideoPosePipeline:
         self.box_margin = float(box_margin)
         self.skip_tracked_detections = bool(skip_tracked_detections)
         self.redetect_max_every = redetect_max_every
+        self.retry_unresolved = bool(retry_unresolved)
+        if coast_frames < 0:
+            raise ValueError(f"coast_frames must be >= 0, got {coast_frames}")
+        self.coast_frames = int(coast_frames)
         self.reset()
 
     def reset(self) -> None:
@@ -122,22 +172,31 @@ class VideoPosePipeline:
         self._last_detection: int | None = None
         self._last_frame: int | None = None
         self._interval = self.redetect_every
+        self._retry_delay = 0  # frames from the last unresolved detection to its retry (0: none pending)
+        self._retry_at: int | None = None
+        self._missing: set[int] = set()  # track ids lost and not found again since
+        # (R, 4) boxes of detections whose pose was rejected, away from everyone kept since
+        self._rejected = np.zeros((0, 4), np.float32)
+        self._last_seen: dict[int, tuple[int, np.ndarray]] = {}  # track id -> (frame, tracking state)
         self.detector_runs = 0
         self.estimator_runs = 0
         self.skipped_detections = 0
 
     def _propagate(
-        self, pipeline: TopDownPipeline, image: np.ndarray, track_ids: list[int]
+        self, pipeline: TopDownPipeline, image: np.ndarray, track_ids: list[int], coasting: Sequence[int] = ()
     ) -> tuple[PoseInstances | None, list[int], list[np.ndarray | None]]:
         estimator = pipeline.estimator
-        if not track_ids:
+        if not track_ids and not coasting:
             return None, [], []
-        self.estimator_runs += len(track_ids)
         if isinstance(estimator, TrackingPoseEstimator):
-            states = [self._states[track_id] for track_id in track_ids]
+            track_ids = list(track_ids) + list(coasting)
+            self.estimator_runs += len(track_ids)
+            states = [self._states[track_id] for track_id in track_ids[: len(track_ids) - len(coasting)]]
+            states += [self._last_seen[track_id][1] for track_id in coasting]
             instances, new_states = estimator.propagate(image, states)
             return instances, list(track_ids), list(new_states)
         # Generic estimators: the previous pose's box, enlarged, is this frame's detection.
+        self.estimator_runs += len(track_ids)
         tracks = [self.tracker.tracks[track_id] for track_id in track_ids]
         boxes = np.stack([track.box for track in tracks]).astype(np.float64)  # (M, 4)
         center = (boxes[:, :2] + boxes[:, 2:]) / 2
@@ -191,25 +250,47 @@ class VideoPosePipeline:
         parts: list[PoseInstances] = []
         hints: list[int] = []
         states: list[np.ndarray | None] = []
-        propagated, propagated_hints, propagated_states = self._propagate(pipeline, image, live)
+        coasting = self._coasting(frame_index, live) if isinstance(pipeline.estimator, TrackingPoseEstimator) else []
+        propagated, propagated_hints, propagated_states = self._propagate(pipeline, image, live, coasting)
+        if propagated is not None and coasting:
+            propagated, propagated_hints, propagated_states = self._drop_covered(
+                propagated, propagated_hints, propagated_states, len(live), pipeline.min_score
+            )
         lost = False
         if propagated is not None:
             parts.append(propagated)
             hints += propagated_hints
             states += propagated_states
             scores = propagated.instance_scores
-            lost = scores is not None and bool(np.any(scores < pipeline.min_score))
+            # Only live people can be lost in this frame (coasting ones were lost before).
+            lost = scores is not None and bool(np.any(scores[: len(live)] < pipeline.min_score))
         tracked_enough = pipeline.max_people is not None and len(live) - int(lost) >= pipeline.max_people
         due = self._interval is not None and (
             self._last_detection is None or frame_index - self._last_detection >= self._interval
         )
         periodic = bool(live) and not lost and due and not tracked_enough
+        retry = (
+            bool(live)
+            and not lost
+            and not periodic
+            and not tracked_enough
+            and self._retry_at is not None
+            and frame_index >= self._retry_at
+            and (bool(self._missing) or len(self._rejected) > 0)  # coasting may have found them meanwhile
+        )
         if not live or lost:
             self._interval = self.redetect_every
-        if not live or lost or periodic:
+        detected = not live or lost or periodic or retry
+        rejected = np.zeros((0, 4), np.float32)  # (R, 4) detection boxes whose pose was rejected
+        if detected:
             self.detector_runs += 1
             self._last_detection = frame_index
-            detections = pipeline.detector.detect(image)
+            detector = pipeline.detector
+            if retry and isinstance(detector, TiledPersonDetector):
+                # The unresolved person may be one only tiles find (small, far away): tile the retry.
+                detections = detector.detect(image, tiled=True)
+            else:
+                detections = detector.detect(image)
             estimator = pipeline.estimator
             if (
                 propagated is not None
@@ -224,12 +305,18 @@ class VideoPosePipeline:
             else:
                 found = estimator.estimate(image, detections)
                 states += [None] * len(found)
+            if len(found) == len(detections) and found.instance_scores is not None:  # one pose per detection
+                rejected = detections.boxes[found.instance_scores < pipeline.min_score]
             parts.append(found)
             hints += [-1] * len(found)
         instances = PoseInstances.cat(parts)  # never empty: propagation or detection ran
         if len(instances) == 0:
             self.tracker.update(frame_index, np.zeros((0, 4)), np.zeros((0, instances.num_keypoints, 2)), np.zeros(0))
             self._states = {}
+            self._missing = {track_id for track_id in self._missing | set(live) if track_id in self.tracker.tracks}
+            if detected:
+                self._rejected = rejected
+                self._schedule_retry(frame_index, unresolved=bool(self._missing) or len(rejected) > 0, restart=True)
             return PoseInstances(
                 keypoints=instances.keypoints,
                 scores=instances.scores,
@@ -248,10 +335,25 @@ class VideoPosePipeline:
         boxes = instances.boxes if instances.boxes is not None else box_from_keypoints(instances.keypoints)
         scores = instances.instance_scores if instances.instance_scores is not None else instances.scores.mean(1)
         track_ids = self.tracker.update(frame_index, boxes, instances.keypoints, scores, hint_array)
+        newcomer = bool(set(track_ids.tolist()) - set(live))
         if periodic:
-            self._back_off(newcomer=bool(set(track_ids.tolist()) - set(live)))
+            self._back_off(newcomer=newcomer)
+        lost_ids = self._lost_ids(live, propagated, propagated_hints[: len(live)], pipeline.min_score)
+        # Lost people stay missing until a pose joins their track again, or the tracker drops it.
+        self._missing = {
+            track_id
+            for track_id in (self._missing | lost_ids) - set(track_ids.tolist())
+            if track_id in self.tracker.tracks
+        }
+        # Rejected detections stay unresolved until someone is kept where they were.
+        self._rejected = rejected if detected else self._rejected
+        self._rejected = self._rejected[_outside(self._rejected, boxes)]
+        if detected:
+            unresolved = bool(self._missing) or len(self._rejected) > 0
+            self._schedule_retry(frame_index, unresolved, restart=lost or newcomer)
         pairs = zip(track_ids.tolist(), kept_states, strict=True)
         self._states = {int(track_id): state for track_id, state in pairs if state is not None}
+        self._last_seen.update({track_id: (frame_index, state) for track_id, state in self._states.items()})
         keypoints = instances.keypoints
         if self.smoother is not None:
             keypoints = self.smoother(keypoints, track_ids, timestamp)
@@ -284,6 +386,81 @@ class VideoPosePipeline:
             landmarks=instances.landmarks,
             world_landmarks=instances.world_landmarks,
         )
+
+    def _drop_covered(
+        self,
+        propagated: PoseInstances,
+        hints: list[int],
+        states: list[np.ndarray | None],
+        num_live: int,
+        min_score: float,
+    ) -> tuple[PoseInstances, list[int], list[np.ndarray | None]]:
+        """Drop the coasting poses (rows from ``num_live`` on) that overlap a live person's pose.
+
+        Someone tracked is now where the lost person was last seen (they walked in front, or the
+        lost person was found again under a new track): the lost track stops coasting, so that its
+        region can neither take over the live person nor cost more landmark runs.
+        """
+        scores = propagated.instance_scores
+        if scores is None or propagated.boxes is None or num_live == len(propagated):
+            return propagated, hints, states
+        boxes = np.asarray(propagated.boxes, np.float64)
+        present = np.flatnonzero(scores[:num_live] >= min_score)
+        covered = np.zeros(len(propagated) - num_live, bool)
+        if present.size:
+            covered = np.asarray(
+                (box_iou(boxes[num_live:], boxes[present]) > COAST_MAX_IOU).any(axis=1)
+            )  # (C, P) -> (C,)
+        for row in np.flatnonzero(covered).tolist():
+            self._last_seen.pop(hints[num_live + row], None)
+        keep = np.concatenate([np.arange(num_live), num_live + np.flatnonzero(~covered)])
+        return propagated[keep], [hints[row] for row in keep.tolist()], [states[row] for row in keep.tolist()]
+
+    def _coasting(self, frame_index: int, live: Sequence[int]) -> list[int]:
+        """Tracks lost at most ``coast_frames`` frames ago, to look for again where they were last seen."""
+        self._last_seen = {
+            track_id: seen
+            for track_id, seen in self._last_seen.items()
+            if frame_index - seen[0] <= self.coast_frames and track_id in self.tracker.tracks
+        }
+        candidates = [track_id for track_id in self._last_seen if track_id not in live and track_id not in self._states]
+        if not candidates or not live:
+            return candidates
+        # Not where a tracked person now is (someone walked in front, or they were found under a new id).
+        last = np.stack([self.tracker.tracks[track_id].box for track_id in candidates]).astype(np.float64)
+        now = np.stack([self.tracker.tracks[track_id].box for track_id in live]).astype(np.float64)
+        covered = np.asarray((box_iou(last, now) > COAST_MAX_IOU).any(axis=1), bool)  # (C, L) -> (C,)
+        return [track_id for track_id, hidden in zip(candidates, list(covered), strict=True) if not hidden]
+
+    @staticmethod
+    def _lost_ids(
+        live: Sequence[int], propagated: PoseInstances | None, hints: Sequence[int], min_score: float
+    ) -> set[int]:
+        """Track ids of the live people not found again by propagation in this frame."""
+        if propagated is None or not live:
+            return set()
+        if len(hints) == len(live) and all(hint >= 0 for hint in hints):  # one pose per track, same order
+            scores = propagated.instance_scores
+            if scores is None:
+                return set()
+            return {
+                track_id
+                for track_id, score in zip(hints, scores[: len(live)].tolist(), strict=True)
+                if score < min_score
+            }
+        return set(live)  # generic estimators: any live track not matched again is lost
+
+    def _schedule_retry(self, frame_index: int, unresolved: bool, restart: bool) -> None:
+        """After a detection frame: plan a retry 1, 2, 4, ... frames later while someone is unresolved."""
+        if not self.retry_unresolved or not unresolved:
+            self._retry_delay, self._retry_at = 0, None
+            return
+        limit = self.redetect_max_every or self.redetect_every
+        delay = 1 if restart or self._retry_delay == 0 else 2 * self._retry_delay
+        if limit is not None and delay >= limit:  # the periodic re-detection comes as soon
+            self._retry_delay, self._retry_at = delay, None
+            return
+        self._retry_delay, self._retry_at = delay, frame_index + delay
 
     def _back_off(self, newcomer: bool) -> None:
         """After a periodic re-detection: back to the base interval on a newcomer, else double it."""

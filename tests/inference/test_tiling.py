@@ -254,5 +254,12 @@ def test_tile_every_tiles_the_first_call_and_every_nth_after() -> None:
     tiled.reset()  # a new video: its first detection is tiled whatever the previous one did
     tiled.detect(image)
     assert tiled.last_num_runs == tiled_runs
+    # A caller may force tiling (or the whole image only) for one call; the call still counts.
+    tiled.reset()
+    runs = []
+    for force in (None, True, False, None, None):
+        tiled.detect(image, tiled=force)
+        runs.append(tiled.last_num_runs)
+    assert runs == [tiled_runs, tiled_runs, 1, tiled_runs, 1]
     with pytest.raises(ValueError, match="tile_every"):
         TiledPersonDetector(fake, tile_every=0)

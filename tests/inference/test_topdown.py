@@ -316,3 +316,158 @@ def test_a_new_video_restarts_the_tiling_schedule() -> None:
     assert detector.calls == 3  # frames 0, 2, 4
     video(image, 0, 0.0)  # frame 0 again: a new video, whose first detection must be the tiled one
     assert detector.calls == 1
+
+
+class _LateLandmarksEstimator(_StandingPeopleEstimator):
+    """Rejects (instance score 0) the person at x = 250 before frame ``accept_from``, as a landmark
+    model whose presence check fails on a few noisy frames."""
+
+    def __init__(self, accept_from: int) -> None:
+        super().__init__()
+        self.frame = 0
+        self.accept_from = accept_from
+
+    def _poses(self, boxes: np.ndarray) -> PoseInstances:
+        poses = super()._poses(boxes)
+        assert poses.instance_scores is not None
+        centre_x = (boxes[:, 0] + boxes[:, 2]) / 2 if len(boxes) else np.zeros(0)
+        rejected = (np.abs(centre_x - 250.0) < 1) & (self.frame < self.accept_from)
+        return PoseInstances(
+            keypoints=poses.keypoints,
+            scores=poses.scores,
+            skeleton=poses.skeleton,
+            boxes=poses.boxes,
+            instance_scores=np.where(rejected, 0.0, poses.instance_scores).astype(np.float32),
+        )
+
+
+def _run_late(retry: bool, frames: int = 12) -> tuple[list[int], list[int]]:
+    image = np.zeros((100, 300, 3), np.uint8)
+    detector, estimator = _StandingPeopleDetector(walk_in=0), _LateLandmarksEstimator(accept_from=2)
+    video = VideoPosePipeline(
+        TopDownPipeline(detector, estimator, min_score=0.5),
+        redetect_every=10,
+        redetect_max_every=40,
+        retry_unresolved=retry,
+    )
+    counts = []
+    for index in range(frames):
+        detector.frame = estimator.frame = index
+        counts.append(len(video(image, index, index / 25.0)))
+    return counts, detector.detected_on
+
+
+def test_video_pipeline_retries_a_detection_whose_pose_was_rejected() -> None:
+    # Three people from frame 0; the third one's pose is rejected on frames 0 and 1 (a presence
+    # check failing on a compressed frame). The retry runs the detector again at frames 1 and 3
+    # (delays 1, 2) and finds them at frame 3, not at the periodic re-detection of frame 10 (a
+    # retry is a detection: the next periodic one comes 10 frames after it, at 13).
+    counts, detected_on = _run_late(retry=True)
+    assert detected_on == [0, 1, 3]
+    assert counts == [2, 2, 2] + [3] * 9
+    counts, detected_on = _run_late(retry=False)
+    assert detected_on == [0, 10] and counts == [2] * 10 + [3] * 2
+
+
+class _VanishingEstimator(_StandingPeopleEstimator):
+    """Loses the person at x = 150 (propagation and detection ROIs alike) on frames in ``gone``."""
+
+    def __init__(self, gone: set[int]) -> None:
+        super().__init__()
+        self.frame = 0
+        self.gone = gone
+
+    def _poses(self, boxes: np.ndarray) -> PoseInstances:
+        poses = super()._poses(boxes)
+        assert poses.instance_scores is not None
+        centre_x = (boxes[:, 0] + boxes[:, 2]) / 2 if len(boxes) else np.zeros(0)
+        missing = (np.abs(centre_x - 150.0) < 1) & (self.frame in self.gone)
+        return PoseInstances(
+            keypoints=poses.keypoints,
+            scores=poses.scores,
+            skeleton=poses.skeleton,
+            boxes=poses.boxes,
+            instance_scores=np.where(missing, 0.0, poses.instance_scores).astype(np.float32),
+        )
+
+
+def test_video_pipeline_retries_after_losing_someone_it_did_not_find_again() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    found = {}
+    for retry in (True, False):
+        detector, estimator = _StandingPeopleDetector(walk_in=100), _VanishingEstimator(gone={4, 5})
+        video = VideoPosePipeline(
+            TopDownPipeline(detector, estimator, min_score=0.5),
+            redetect_every=10,
+            retry_unresolved=retry,
+            coast_frames=0,
+        )
+        ids = []
+        for index in range(12):
+            detector.frame = estimator.frame = index
+            instances = video(image, index, index / 25.0)
+            assert instances.track_ids is not None
+            ids.append(sorted(instances.track_ids.tolist()))
+        found[retry] = (ids, detector.detected_on)
+    # Lost at frame 4 (the re-detection there fails too): retried at 5 (still gone), then 7.
+    ids, detected_on = found[True]
+    assert detected_on == [0, 4, 5, 7] and ids[6] == [0] and ids[7] == [0, 1]
+    # Without the retry the person comes back only at the periodic re-detection (frame 14).
+    ids, detected_on = found[False]
+    assert detected_on == [0, 4] and all(frame == [0] for frame in ids[4:])
+
+
+def test_video_pipeline_looks_for_a_lost_person_where_they_were_last_seen() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    detector, estimator = _StandingPeopleDetector(walk_in=100), _VanishingEstimator(gone={4, 5})
+    video = VideoPosePipeline(TopDownPipeline(detector, estimator, min_score=0.5), redetect_every=10, coast_frames=3)
+    ids = []
+    for index in range(9):
+        detector.frame = estimator.frame = index
+        instances = video(image, index, index / 25.0)
+        assert instances.track_ids is not None
+        ids.append(sorted(instances.track_ids.tolist()))
+    # Gone on frames 4 and 5; on frame 6 the landmark run in the region of their last pose (frame 3)
+    # finds them again, under their own track id, before the retry detection of frame 7.
+    assert ids[3] == [0, 1] and ids[4] == ids[5] == [0] and ids[6] == [0, 1]
+    assert detector.detected_on == [0, 4, 5]
+    # Looked for on frames 4 (propagation), 5 and 6 (coasting): 2 + 2 + 2 + 2 pose runs in frames 4-6.
+    with pytest.raises(ValueError, match="coast_frames"):
+        VideoPosePipeline(TopDownPipeline(detector, estimator), coast_frames=-1)
+
+
+class _StepInFrontEstimator(_VanishingEstimator):
+    """As ``_VanishingEstimator``; on frame ``step`` the track at x = 50 jumps to x = 160."""
+
+    def __init__(self, gone: set[int], step: int) -> None:
+        super().__init__(gone)
+        self.step = step
+
+    def propagate(self, image: np.ndarray, states: Sequence[np.ndarray]) -> tuple[PoseInstances, list[np.ndarray]]:
+        boxes = np.stack(states).copy() if len(states) else np.zeros((0, 4), np.float32)
+        if self.frame == self.step:
+            at_50 = np.abs((boxes[:, 0] + boxes[:, 2]) / 2 - 50.0) < 1
+            boxes[at_50] += np.array([110, 0, 110, 0], np.float32)
+        return self._poses(boxes), list(boxes)
+
+
+def test_a_lost_person_is_not_coasted_where_someone_tracked_now_stands() -> None:
+    image = np.zeros((100, 300, 3), np.uint8)
+    runs = {}
+    for coast in (5, 0):
+        detector, estimator = _StandingPeopleDetector(walk_in=100), _StepInFrontEstimator(gone={4, 5, 6, 7}, step=4)
+        video = VideoPosePipeline(
+            TopDownPipeline(detector, estimator, min_score=0.5), redetect_every=100, coast_frames=coast
+        )
+        ids = []
+        for index in range(8):
+            detector.frame = estimator.frame = index
+            instances = video(image, index, index / 25.0)
+            assert instances.track_ids is not None
+            ids.append(sorted(instances.track_ids.tolist()))
+        runs[coast] = (video.estimator_runs, ids, detector.detected_on)
+    # Frame 4: track 0 jumps onto the region of track 1 (x = 150), who is lost; the detector finds
+    # the person still at x = 50 (a new track). Track 1's last region now holds track 0, so it is
+    # not coasted: the same landmark runs and tracks as without coasting.
+    assert runs[5] == runs[0]
+    assert all(1 not in frame for frame in runs[5][1][4:])
