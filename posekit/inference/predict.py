@@ -408,8 +408,9 @@ def collect_inputs(
     one that is a whole number and names no file or folder is a ``"camera"``.
 
     Returns:
-        ``(inputs, notes, errors)``: the inputs in order, one note per skipped file or empty
-        folder, one error per argument that names nothing.
+        ``(inputs, notes, errors)``: the inputs in order, one note per file skipped in a folder
+        (not an image or video, hidden, a broken symbolic link), one error per argument that names
+        nothing usable (missing, a broken symbolic link, a folder without images or videos).
     """
     inputs: list[InputFile] = []
     notes: list[str] = []
@@ -431,25 +432,56 @@ def collect_inputs(
         path = Path(argument)
         if path.is_dir():
             found = 0
-            for child in sorted(item for item in path.rglob("*") if item.is_file()):
-                if child.name.startswith("."):
-                    continue
-                if is_image_path(child):
+            for child, problem in _folder_entries(path):
+                if problem is not None:
+                    notes.append(f"skipped {child}: {problem}")
+                elif is_image_path(child):
                     inputs.append(InputFile(child, "image"))
+                    found += 1
                 elif is_video_path(child):
                     inputs.append(InputFile(child, "video"))
+                    found += 1
                 else:
                     notes.append(f"skipped {child}: not an image or video file")
-                    continue
-                found += 1
-            if found == 0:
-                notes.append(f"{path}: the folder holds no image or video files")
+            if found == 0:  # an input named on the command line that gives nothing is an error
+                errors.append(f"{path}: the folder holds no image or video files")
         elif path.is_file():
             kind = "image" if is_image_path(path) else "video" if is_video_path(path) else "unknown"
             inputs.append(InputFile(path, kind))
+        elif path.is_symlink():
+            errors.append(f"{path}: a broken symbolic link (to {os.readlink(path)}, which does not exist)")
+        elif path.exists():
+            errors.append(f"{path}: not a regular file or folder")
         else:
             errors.append(f"{path}: no such file or folder")
     return inputs, notes, errors
+
+
+def _folder_entries(folder: Path) -> list[tuple[Path, str | None]]:
+    """Every entry under ``folder`` that is not a folder, sorted, with why it is skipped (``None``: a file to try).
+
+    Hidden files are skipped, and hidden folders (``.git``, ...) with one entry for the whole folder.
+    """
+    entries: list[tuple[Path, str | None]] = []
+    for root, folders, files in os.walk(folder):
+        base = Path(root)
+        for name in list(folders):
+            if name.startswith("."):
+                folders.remove(name)
+                entries.append((base / name, "a hidden folder"))
+            elif (base / name).is_symlink():
+                entries.append((base / name, "a symbolic link to a folder (not followed)"))
+        for name in files:
+            child = base / name
+            if name.startswith("."):
+                entries.append((child, "a hidden file"))
+            elif child.is_symlink() and not child.exists():
+                entries.append((child, f"a broken symbolic link (to {os.readlink(child)})"))
+            elif not child.is_file():
+                entries.append((child, "not a regular file"))
+            else:
+                entries.append((child, None))
+    return sorted(entries)
 
 
 def _image_array_problem(array: np.ndarray) -> str | None:

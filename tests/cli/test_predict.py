@@ -180,3 +180,31 @@ def test_summary_words_and_video_only_flags(
     assert status == 0 and captured.err == ""
     summary = captured.out.strip().splitlines()[-1]
     assert "person-frames" not in summary and f"overlays in {tmp_path / 'b' / 'vis'}" in summary
+
+
+def test_every_skipped_input_gets_a_message(
+    mixed_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(mixed_folder / "real.jpg", folder / "real.jpg")
+    (folder / ".DS_Store").write_bytes(b"\x00")
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "thumb.jpg").write_bytes(b"\x00")
+    (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (folder / "linked").symlink_to(mixed_folder / "more")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dangling = tmp_path / "dangling.mp4"
+    dangling.symlink_to(tmp_path / "nothing.mp4")
+    status = posekit_main(["predict", str(folder), str(empty), str(dangling), "--out", str(tmp_path / "o"), "--no-vis"])
+    captured = capsys.readouterr()
+    assert status == 1  # inputs named on the command line were skipped
+    err = captured.err
+    assert f"skipped {folder / '.DS_Store'}: a hidden file" in err
+    assert f"skipped {folder / '.cache'}: a hidden folder" in err and "thumb.jpg" not in err
+    assert f"skipped {folder / 'gone.jpg'}: a broken symbolic link" in err
+    assert f"skipped {folder / 'linked'}: a symbolic link to a folder (not followed)" in err
+    assert f"error: {empty}: the folder holds no image or video files" in err
+    assert f"error: {dangling}: a broken symbolic link (to {tmp_path / 'nothing.mp4'}" in err
+    assert "1 image(s) with" in captured.out and "2 input(s) failed" in captured.out
