@@ -318,27 +318,39 @@ def test_a_new_video_restarts_the_tiling_schedule() -> None:
     assert detector.calls == 1
 
 
-class _LateLandmarksEstimator(_StandingPeopleEstimator):
-    """Rejects (instance score 0) the person at x = 250 before frame ``accept_from``, as a landmark
-    model whose presence check fails on a few noisy frames."""
+class _DroppingEstimator(_StandingPeopleEstimator):
+    """Gives instance score 0 to the people for whom :meth:`dropped` is true on the current frame."""
 
-    def __init__(self, accept_from: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.frame = 0
-        self.accept_from = accept_from
+
+    def dropped(self, centre_x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
     def _poses(self, boxes: np.ndarray) -> PoseInstances:
         poses = super()._poses(boxes)
         assert poses.instance_scores is not None
         centre_x = (boxes[:, 0] + boxes[:, 2]) / 2 if len(boxes) else np.zeros(0)
-        rejected = (np.abs(centre_x - 250.0) < 1) & (self.frame < self.accept_from)
         return PoseInstances(
             keypoints=poses.keypoints,
             scores=poses.scores,
             skeleton=poses.skeleton,
             boxes=poses.boxes,
-            instance_scores=np.where(rejected, 0.0, poses.instance_scores).astype(np.float32),
+            instance_scores=np.where(self.dropped(centre_x), 0.0, poses.instance_scores).astype(np.float32),
         )
+
+
+class _LateLandmarksEstimator(_DroppingEstimator):
+    """Rejects (instance score 0) the person at x = 250 before frame ``accept_from``, as a landmark
+    model whose presence check fails on a few noisy frames."""
+
+    def __init__(self, accept_from: int) -> None:
+        super().__init__()
+        self.accept_from = accept_from
+
+    def dropped(self, centre_x: np.ndarray) -> np.ndarray:
+        return (np.abs(centre_x - 250.0) < 1) & (self.frame < self.accept_from)
 
 
 def _run_late(retry: bool, frames: int = 12) -> tuple[list[int], list[int]]:
@@ -369,26 +381,15 @@ def test_video_pipeline_retries_a_detection_whose_pose_was_rejected() -> None:
     assert detected_on == [0, 10] and counts == [2] * 10 + [3] * 2
 
 
-class _VanishingEstimator(_StandingPeopleEstimator):
+class _VanishingEstimator(_DroppingEstimator):
     """Loses the person at x = 150 (propagation and detection ROIs alike) on frames in ``gone``."""
 
     def __init__(self, gone: set[int]) -> None:
         super().__init__()
-        self.frame = 0
         self.gone = gone
 
-    def _poses(self, boxes: np.ndarray) -> PoseInstances:
-        poses = super()._poses(boxes)
-        assert poses.instance_scores is not None
-        centre_x = (boxes[:, 0] + boxes[:, 2]) / 2 if len(boxes) else np.zeros(0)
-        missing = (np.abs(centre_x - 150.0) < 1) & (self.frame in self.gone)
-        return PoseInstances(
-            keypoints=poses.keypoints,
-            scores=poses.scores,
-            skeleton=poses.skeleton,
-            boxes=poses.boxes,
-            instance_scores=np.where(missing, 0.0, poses.instance_scores).astype(np.float32),
-        )
+    def dropped(self, centre_x: np.ndarray) -> np.ndarray:
+        return (np.abs(centre_x - 150.0) < 1) & (self.frame in self.gone)
 
 
 def test_video_pipeline_retries_after_losing_someone_it_did_not_find_again() -> None:
