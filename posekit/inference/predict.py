@@ -966,8 +966,9 @@ def predict(
 
 
 # With workers="auto", a worker must have at least this much work (a video counts as this many images)
-# to pay for starting a process and loading its models (about 1 s of CPU each).
-AUTO_IMAGES_PER_WORKER = 8
+# to pay for starting a process and loading its models (about 1 s each): on the 20 shared COCO images
+# (65 ms each) two workers took 1.9-2.1 s against 1.7 s for one; benchmarks/bench_predict_api.py.
+AUTO_IMAGES_PER_WORKER = 32
 
 
 def resolve_workers(workers: int | None, items: Sequence[InputFile]) -> int:
