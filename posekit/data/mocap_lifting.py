@@ -23,7 +23,10 @@ at test time to be simulated. :class:`SyntheticLiftingWindows` draws each traini
   factors fixed over the window; bones are rebuilt from the root outwards, so the topology
   and the joint angles are kept;
 * **mirror**: with ``mirror_probability`` the world is reflected and left/right swapped;
-* **camera**: looking at the window's root (plus a jitter of ``target_jitter`` metres) from
+* **camera**: looking at the root of the window's centre frame (plus a jitter of
+  ``target_jitter`` metres; the centre also for causal windows, whose output is the last frame:
+  aimed at the last frame, a person moving fast toward the camera was behind it a second
+  earlier, 2D values in the thousands that wrecked the BatchNorm statistics) from
   ``distance_range`` metres (pushed back where needed so that a 2 m person fits the image),
   azimuth uniform over 360 degrees (the global rotation about the vertical), elevation in
   ``elevation_range`` degrees, roll with standard deviation ``roll_std`` degrees; an image
@@ -481,8 +484,8 @@ class SyntheticLiftingWindows:
             points = self._mix_limbs(points, fps, rng)
         output_index = window - 1 if self.causal else (window - 1) // 2
         points = self._random_body(points, rng)
-        # Camera looking at the output frame's root.
-        targets = points[:, output_index, self.geometry.names.index("root")] + rng.normal(
+        # Camera looking at the centre frame's root, causal or not: the same 2D windows for both.
+        targets = points[:, (window - 1) // 2, self.geometry.names.index("root")] + rng.normal(
             0.0, augmentation.target_jitter, size=(count, 3)
         )
         sizes = np.array(augmentation.image_sizes)[rng.integers(len(augmentation.image_sizes), size=count)]
