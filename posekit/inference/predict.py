@@ -281,8 +281,11 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
     return name
 
 
-def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
+def load_lifter_for_predict(path: str | None, threads: int | None, causal: bool = False) -> Lifter:
     """The lifter for ``lift``: a checkpoint, or the shipped default.
+
+    Without ``path`` the default is the shipped causal lifter when ``causal`` (it streams with no
+    lag), else the shipped non-causal one; a ``path`` is used as it is, causal or not.
 
     PyTorch runs the lifter on ``threads`` threads, 1 by default: its convolutions are small (one
     frame's window per call when streaming), and on a loaded 2-core machine handing them to a
@@ -297,7 +300,7 @@ def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
     if path is None:
         from posekit.inference.lift3d.default_lifter import load_default_lifter
 
-        lifter = load_default_lifter()
+        lifter = load_default_lifter(causal=causal)
     else:
         lifter = load_lifter(path)
     check_lifter(lifter)
@@ -581,7 +584,7 @@ def predict(
     items, notes, errors = collect_inputs(inputs)
     if estimator is None:
         estimator = build_predict_estimator(options)
-    lifter = load_lifter_for_predict(options.lifter, options.threads) if options.lift else None
+    lifter = load_lifter_for_predict(options.lifter, options.threads, options.causal) if options.lift else None
     run = _Run(options, estimator, lifter)
     for line in notes:
         say("", line)
