@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     lift.add_argument(
         "--causal",
         action="store_true",
-        help="lift frame by frame as the video is read, from past frames only (with a causal lifter; a non-causal "
-        "one lags (receptive field - 1) / 2 frames)",
+        help="lift frame by frame as the video is read, from past frames only: the shipped causal lifter, no lag "
+        "(a non-causal --lifter lags (receptive field - 1) / 2 frames)",
     )
     lift.add_argument("--gif", action="store_true", help="with --lift: also write vis/<name>_3d.gif (downscaled)")
     lift.add_argument(

@@ -23,12 +23,16 @@ at test time to be simulated. :class:`SyntheticLiftingWindows` draws each traini
   factors fixed over the window; bones are rebuilt from the root outwards, so the topology
   and the joint angles are kept;
 * **mirror**: with ``mirror_probability`` the world is reflected and left/right swapped;
-* **camera**: looking at the window's root (plus a jitter of ``target_jitter`` metres) from
+* **camera**: looking at the root of the window's centre frame (plus a jitter of
+  ``target_jitter`` metres; the centre also for causal windows, whose output is the last frame:
+  aimed at the last frame, a person moving fast toward the camera was behind it a second
+  earlier, 2D values in the thousands that wrecked the BatchNorm statistics) from
   ``distance_range`` metres (pushed back where needed so that a 2 m person fits the image),
   azimuth uniform over 360 degrees (the global rotation about the vertical), elevation in
   ``elevation_range`` degrees, roll with standard deviation ``roll_std`` degrees; an image
   size from ``image_sizes`` (landscape, portrait, square), focal length ``focal_range`` times
-  the longer image side, principal point near the centre; pinhole projection;
+  the longer image side, principal point near the centre; optionally turned away so that the
+  person appears anywhere in the central ``off_centre`` part of the image; pinhole projection;
 * **2D like a detector**: COCO-17 points (nose, eyes, ears from the head sites, shoulders,
   elbows, wrists, hips, knees, ankles) are projected, perturbed by Gaussian noise with a
   standard deviation of ``noise_range`` times the person's box size (plus a constant
@@ -66,6 +70,7 @@ __all__ = [
     "PreparedClip",
     "SyntheticLiftingWindows",
     "look_at_cameras",
+    "off_axis_rotations",
     "prepare_clip",
     "render_lifting_sequences",
 ]
@@ -127,6 +132,10 @@ class LiftingAugmentation:
         focal_range: focal length as a fraction of the longer image side.
         image_sizes: candidate ``(w, h)`` image sizes in pixels.
         principal_jitter: principal point offset standard deviation, fraction of the width.
+        off_centre: where the person appears: the camera turns away from the look-at point so
+            that it projects uniformly within this fraction of the half image (per axis) around
+            the centre; 0 keeps it at the centre. The camera really turns (the person is seen
+            obliquely, as off-centre people are), it does not shift the image.
         target_jitter: standard deviation of the look-at point around the root, metres.
         bone_scale_range: per-bone length factor.
         body_scale_range: whole-body size factor.
@@ -152,6 +161,7 @@ class LiftingAugmentation:
         (1024, 768),
     )
     principal_jitter: float = 0.01
+    off_centre: float = 0.0
     target_jitter: float = 0.15
     bone_scale_range: tuple[float, float] = (0.9, 1.1)
     body_scale_range: tuple[float, float] = (0.85, 1.15)
@@ -181,6 +191,8 @@ class LiftingAugmentation:
             raise ValueError("mirror_probability must be in [0, 1] and dropout_max in [0, 1)")
         if not 0 <= self.limb_mix_probability <= 1:
             raise ValueError(f"limb_mix_probability must be in [0, 1], got {self.limb_mix_probability}")
+        if not 0 <= self.off_centre <= 1:
+            raise ValueError(f"off_centre must be in [0, 1], got {self.off_centre}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,6 +302,32 @@ def look_at_cameras(
         [np.stack([cos, -sin, zeros], -1), np.stack([sin, cos, zeros], -1), np.stack([zeros, zeros, ones], -1)], 1
     )  # (B, 3, 3)
     return roll_matrix @ rotation, centre
+
+
+def off_axis_rotations(directions: np.ndarray) -> np.ndarray:
+    """Camera-space rotations turning the optical axis onto ``directions``, without added roll.
+
+    Args:
+        directions: ``(B, 2)`` image-plane directions ``(x / z, y / z)`` (pixels over focal length).
+
+    Returns:
+        ``(B, 3, 3)``: the smallest rotation taking ``(0, 0, 1)`` to ``(x, y, 1) / |(x, y, 1)|``
+        (Rodrigues' formula); applied to camera-space points, a point on the optical axis then
+        projects at ``focal * directions`` from the principal point.
+    """
+    target = np.concatenate([directions, np.ones((len(directions), 1))], axis=1)  # (B, 3)
+    target /= np.linalg.norm(target, axis=1, keepdims=True)
+    axis = np.stack([-target[:, 1], target[:, 0], np.zeros(len(target))], axis=1)  # (0, 0, 1) x target
+    zeros = np.zeros(len(target))
+    cross = np.stack(
+        [
+            np.stack([zeros, -axis[:, 2], axis[:, 1]], -1),
+            np.stack([axis[:, 2], zeros, -axis[:, 0]], -1),
+            np.stack([-axis[:, 1], axis[:, 0], zeros], -1),
+        ],
+        axis=1,
+    )  # (B, 3, 3) skew matrix of the axis
+    return np.eye(3) + cross + (cross @ cross) / (1.0 + target[:, 2])[:, None, None]
 
 
 class _Geometry:
@@ -481,8 +519,8 @@ class SyntheticLiftingWindows:
             points = self._mix_limbs(points, fps, rng)
         output_index = window - 1 if self.causal else (window - 1) // 2
         points = self._random_body(points, rng)
-        # Camera looking at the output frame's root.
-        targets = points[:, output_index, self.geometry.names.index("root")] + rng.normal(
+        # Camera looking at the centre frame's root, causal or not: the same 2D windows for both.
+        targets = points[:, (window - 1) // 2, self.geometry.names.index("root")] + rng.normal(
             0.0, augmentation.target_jitter, size=(count, 3)
         )
         sizes = np.array(augmentation.image_sizes)[rng.integers(len(augmentation.image_sizes), size=count)]
@@ -498,6 +536,9 @@ class SyntheticLiftingWindows:
             distance,
             np.radians(roll),
         )
+        if augmentation.off_centre > 0:  # turn the camera: the look-at point projects off the centre
+            image_offset = rng.uniform(-1.0, 1.0, size=(count, 2)) * augmentation.off_centre * sizes / 2.0  # (B, 2) px
+            rotation = off_axis_rotations(image_offset / focal[:, None]) @ rotation
         principal = sizes / 2.0 + rng.normal(0.0, augmentation.principal_jitter, size=(count, 2)) * sizes[:, :1]
         # (B, T, P, 3) world -> camera: X_cam = R (X - c), as (B, T*P, 3) @ (B, 3, 3)
         relative = (points - centre[:, None, None, :].astype(np.float32)).reshape(count, -1, 3)

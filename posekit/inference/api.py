@@ -80,7 +80,7 @@ class _ModelCache:
         key = tuple(getattr(options, name) for name in _LIFTER_FIELDS)
         if self.lifter is None or key != self.lifter_key:
             self.lifter = None
-            self.lifter = load_lifter_for_predict(options.lifter, options.threads)
+            self.lifter = load_lifter_for_predict(options.lifter, options.threads, options.causal)
             self.lifter_key = key
         return self.lifter
 

@@ -535,8 +535,11 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
     return name
 
 
-def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
+def load_lifter_for_predict(path: str | None, threads: int | None, causal: bool = False) -> Lifter:
     """The lifter for ``lift``: a checkpoint, or the shipped default.
+
+    Without ``path`` the default is the shipped causal lifter when ``causal`` (it streams with no
+    lag), else the shipped non-causal one; a ``path`` is used as it is, causal or not.
 
     PyTorch runs the lifter on ``threads`` threads, 1 by default: its convolutions are small (one
     frame's window per call when streaming), and on a loaded 2-core machine handing them to a
@@ -551,7 +554,7 @@ def load_lifter_for_predict(path: str | None, threads: int | None) -> Lifter:
     if path is None:
         from posekit.inference.lift3d.default_lifter import load_default_lifter
 
-        lifter = load_default_lifter()
+        lifter = load_default_lifter(causal=causal)
     else:
         lifter = load_lifter(path)
     check_lifter(lifter)
@@ -924,7 +927,7 @@ def predict(
         if not options.lift:
             lifter = None
         elif lifter is None:
-            lifter = load_lifter_for_predict(options.lifter, options.threads)
+            lifter = load_lifter_for_predict(options.lifter, options.threads, options.causal)
     run = _Run(options, estimator, lifter)
     for line in notes:
         say("", line)

@@ -74,7 +74,7 @@ def _start_worker(options: PredictOptions) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(options.threads or 1))
     try:
         estimator = build_predict_estimator(options)
-        lifter = load_lifter_for_predict(options.lifter, options.threads) if options.lift else None
+        lifter = load_lifter_for_predict(options.lifter, options.threads, options.causal) if options.lift else None
     except Exception as error:  # raised in the parent by the first input, as one process would raise it
         _WORKER["error"] = error
         return

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from posekit.cli.main import main as posekit_main
+from posekit.inference.lift3d.default_lifter import default_lifter_path
 from posekit.io.bvh import bvh_to_h36m, forward_kinematics, poses_to_bvh, read_bvh
 from posekit.models.lift3d.videopose3d import TemporalModel
 
@@ -98,6 +99,24 @@ def test_predict_lift_causal_equals_batch_for_a_causal_lifter(clip: Path, tmp_pa
     for key, entry in batch.items():
         np.testing.assert_allclose(causal[key]["keypoints_3d"], entry["keypoints_3d"], atol=1e-3)
         np.testing.assert_allclose(causal[key]["trajectory"], entry["trajectory"], atol=1e-3)
+
+
+def test_predict_lift_causal_default_streams_without_lag(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --causal without --lifter runs the shipped causal lifter: no lag note, poses for every frame.
+    out = tmp_path / "causal_default"
+    assert posekit_main(["predict", str(clip), "--lift", "--causal", "--no-vis", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "lag" not in captured.out + captured.err
+    entries = json.loads((out / "predictions.json").read_text())
+    assert entries and all(len(entry["keypoints_3d"]) == 51 for entry in entries)
+    # The non-causal default given with --lifter streams 13 frames late, and says so.
+    given = ["--lifter", str(default_lifter_path())]
+    arguments = ["predict", str(clip), "--lift", "--causal", *given, "--no-vis", "--out", str(tmp_path / "given")]
+    assert posekit_main(arguments) == 0
+    captured = capsys.readouterr()
+    assert "lag 13 frames" in captured.out + captured.err
 
 
 def test_predict_lift_image_and_errors(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,6 +77,9 @@ def test_video_frames_with_tracks_and_3d(clip: Path) -> None:
     tracked = [frame for frame in result if len(frame.instances)]
     assert tracked and all(frame.instances.track_ids is not None for frame in tracked)
     assert all(frame.keypoints_3d is not None and frame.keypoints_3d.shape[1:] == (17, 3) for frame in tracked)
+    batch_lifter = api._CACHE.lifter
+    causal = posekit.predict(clip, lift=True, causal=True)  # the shipped causal default, not the cached one
+    assert api._CACHE.lifter is not batch_lifter and len(causal) == 8
 
 
 def test_bad_calls_say_what_is_wrong(photo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
