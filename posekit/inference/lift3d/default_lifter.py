@@ -10,8 +10,9 @@ Two files in ``posekit/assets/lifter/``, trained by the same recipe:
 
 Each is a VideoPose3D model (filter widths 3, 3, 3: a receptive field of 27 frames; 256 channels)
 with a trajectory model (128 channels), trained on 12 of the 15 DeepMimic motion-capture clips
-shipped with pybullet, seen through random virtual cameras with detector-like 2D noise and limb
-mixing (:mod:`posekit.data.mocap_lifting`); ``PROVENANCE.md`` beside them records the commands,
+shipped with pybullet, seen through random virtual cameras with detector-like 2D noise, limb
+mixing and the person anywhere in the central 80 % of the image (:mod:`posekit.data.mocap_lifting`);
+``PROVENANCE.md`` beside them records the commands,
 the data, the checksums and the errors measured on the three held-out clips.
 
 Input: Human3.6M-17 2D keypoints ``(T, 17, 2)`` in pixels converted with
@@ -42,8 +43,8 @@ __all__ = [
 ]
 
 # SHA-256 of the shipped files (also in posekit/assets/lifter/PROVENANCE.md).
-DEFAULT_LIFTER_SHA256 = "3187e61668087145a042d9be52e7a8601f882588bef6cae909509e531a881528"
-DEFAULT_CAUSAL_LIFTER_SHA256 = "1a3cb3314e2b9a722b2667d6e9e2c372d77f5a926084dbcb8d7f0009f6b3ec83"
+DEFAULT_LIFTER_SHA256 = "4c5dc51b2c0b56623885c7c3d72736ccc10ccf2e3c150f5e5662da9c3577d5d4"
+DEFAULT_CAUSAL_LIFTER_SHA256 = "6b5d7f7465df62fe0bb45d0dde024578a7801f932a7af46afed4673f5acf15fa"
 
 # (file name, expected SHA-256, training config) of the non-causal and the causal default.
 _FILES = {
