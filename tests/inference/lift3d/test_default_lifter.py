@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,14 +28,8 @@ from posekit.structures import PoseInstances
 pytest.importorskip("pybullet_data")
 
 
-def test_default_lifter_on_a_held_out_clip() -> None:
-    path = default_lifter_path()
-    assert path.is_file() and path.stat().st_size < 10 * 2**20
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == DEFAULT_LIFTER_SHA256
-    lifter = load_default_lifter()
-    info = default_lifter_info()
-    assert info["skeleton"] == "h36m" and info["receptive_field"] == lifter.receptive_field
-    assert "kick" in info["validation_clips"] and "kick" not in info["train_clips"]
+def _held_out_kick_errors(lifter: Any, name: str) -> tuple[float, float, np.ndarray]:
+    """MPJPE and P-MPJPE (mm) of ``lifter`` on one random view of held-out 'kick', and the view's 2D (T, 17, 2)."""
     clip = next(clip for clip in load_deepmimic_clips() if clip.name == "kick")
     sequence = render_lifting_sequences([clip], views_per_clip=1, seed=123)[0]
     left = [a for a, _ in H36M.flip_pair_indices]
@@ -47,12 +42,24 @@ def test_default_lifter_on_a_held_out_clip() -> None:
     target = sequence.positions_3d - sequence.positions_3d[:, :1]
     error = float(mpjpe(prediction, target)) * 1000
     aligned = float(p_mpjpe(prediction, target)) * 1000
-    print(f"default lifter on held-out 'kick' (one random view): MPJPE {error:.1f} mm, P-MPJPE {aligned:.1f} mm")
+    print(f"{name} on held-out 'kick' (one random view): MPJPE {error:.1f} mm, P-MPJPE {aligned:.1f} mm")
+    return error, aligned, sequence.keypoints_2d
+
+
+def test_default_lifter_on_a_held_out_clip() -> None:
+    path = default_lifter_path()
+    assert path.is_file() and path.stat().st_size < 10 * 2**20
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DEFAULT_LIFTER_SHA256
+    lifter = load_default_lifter()
+    info = default_lifter_info()
+    assert info["skeleton"] == "h36m" and info["receptive_field"] == lifter.receptive_field
+    assert "kick" in info["validation_clips"] and "kick" not in info["train_clips"]
+    error, aligned, keypoints_2d = _held_out_kick_errors(lifter, "default lifter")
     # Loose bounds, about measured + 20 %: 106.7 / 82.9 mm on this view (105.6 / 83.1 mm over the 18 held-out views).
     assert error < 128.0 and aligned < 100.0 and aligned < error
     assert lifter.trajectory is not None
-    root = lift_sequence(lifter.trajectory, sequence.keypoints_2d)
-    assert root.shape == (len(clip), 1, 3) and (root[:, 0, 2] > 0).all()
+    root = lift_sequence(lifter.trajectory, keypoints_2d)
+    assert root.shape == (len(keypoints_2d), 1, 3) and (root[:, 0, 2] > 0).all()
 
 
 def test_causal_default_lifter_is_shipped_checked_and_causal() -> None:
@@ -87,19 +94,7 @@ def test_causal_default_lifter_reads_past_frames_only() -> None:
 
 
 def test_causal_default_lifter_on_a_held_out_clip() -> None:
-    lifter = load_default_lifter(causal=True)
-    clip = next(clip for clip in load_deepmimic_clips() if clip.name == "kick")
-    sequence = render_lifting_sequences([clip], views_per_clip=1, seed=123)[0]
-    left = [a for a, _ in H36M.flip_pair_indices]
-    right = [b for _, b in H36M.flip_pair_indices]
-    prediction = lift_sequence(
-        lifter, sequence.keypoints_2d, flip_augment=True, keypoints_left=left, keypoints_right=right
-    )
-    assert sequence.positions_3d is not None
-    target = sequence.positions_3d - sequence.positions_3d[:, :1]
-    error = float(mpjpe(prediction, target)) * 1000
-    aligned = float(p_mpjpe(prediction, target)) * 1000
-    print(f"causal default lifter on held-out 'kick' (one random view): MPJPE {error:.1f} mm, P-MPJPE {aligned:.1f} mm")
+    error, aligned, _ = _held_out_kick_errors(load_default_lifter(causal=True), "causal default lifter")
     # Loose bounds: 90.7 / 75.4 mm on this view (103.3 / 84.7 mm over the 18 held-out views).
     assert error < 119.0 and aligned < 99.0 and aligned < error
 
