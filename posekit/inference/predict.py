@@ -645,18 +645,21 @@ class _Run:
             line_width=options.line_width,
         )
 
-    def vis_path(self, stem: str, suffix: str) -> Path:
+    def output_path(self, folder: str, stem: str, suffix: str) -> Path:
+        """Where an overlay (``"vis"``: ``stem + suffix`` made unique) or BVH file (``"bvh"``: ``stem``
+        already unique per video, :meth:`bvh_stem`) goes; recorded in :attr:`written`."""
         assert self.out is not None
-        path = self.out / "vis" / _unique_name(stem, suffix, self.vis_names)
-        self.written.append(("vis", stem, suffix, path))
+        name = _unique_name(stem, suffix, self.vis_names) if folder == "vis" else f"{stem}{suffix}"
+        path = self.out / folder / name
+        self.written.append((folder, stem, suffix, path))
         return path
 
+    def vis_path(self, stem: str, suffix: str) -> Path:
+        return self.output_path("vis", stem, suffix)
+
     def bvh_path(self, stem: str, track_id: int) -> Path:
-        """``bvh/<stem>_track<id>.bvh``; ``stem`` is made unique per video by :meth:`bvh_stem`."""
-        assert self.out is not None
-        path = self.out / "bvh" / f"{stem}_track{track_id}.bvh"
-        self.written.append(("bvh", stem, f"_track{track_id}.bvh", path))
-        return path
+        """``bvh/<stem>_track<id>.bvh``."""
+        return self.output_path("bvh", stem, f"_track{track_id}.bvh")
 
     def bvh_stem(self, stem: str) -> str:
         return _unique_name(stem, "", self.bvh_names)
@@ -686,12 +689,12 @@ class _Run:
         self.result.images += 1
         self.result.people += len(instances)
         if self.vis:
-            write_image(self.vis_path(item.path.stem, ".jpg"), self.draw(image, frame.instances))
+            write_image(self.vis_path(item.stem, ".jpg"), self.draw(image, frame.instances))
             if lifted is not None:
                 from posekit.viz.plot3d import render_lift_image
 
                 composed = render_lift_image(image, frame.instances, lifted)
-                write_image(self.vis_path(f"{item.path.stem}_3d", ".jpg"), composed)
+                write_image(self.vis_path(f"{item.stem}_3d", ".jpg"), composed)
         if lifted is not None:
             self.result.lifted += [(str(item.path), sequence) for sequence in lifted]
 
@@ -754,13 +757,16 @@ class _Run:
                         warn.append(("note", note + f"--causal 3D poses lag {lift.latency} frames"))
                 if keep_overlays:
                     overlays[video_frame.index] = converted
+                overlay = video_frame.image  # drawn once, for the overlay video and the preview
+                if writer is not None or self.preview is not None:
+                    overlay = self.draw(video_frame.image, converted)
                 if writer is not None:
                     if (video_frame.image.shape[1], video_frame.image.shape[0]) != writer.size:
                         new_size = f"{video_frame.image.shape[1]}x{video_frame.image.shape[0]}"
                         raise ValueError(f"frame {video_frame.index} changes the video size to {new_size}")
-                    writer.write(self.draw(video_frame.image, converted))
+                    writer.write(overlay)
                 progress.update(1)
-                if self.preview is not None and not self.preview.show(self.draw(video_frame.image, converted)):
+                if self.preview is not None and not self.preview.show(overlay):
                     break
             if reader.stop_reason is not None:
                 warn.append(("warning", f"{item.label}: {reader.stop_reason}; kept the frames read"))
@@ -810,8 +816,8 @@ class _Run:
         elif lifted and (self.vis or self.gif):
             from posekit.viz.plot3d import render_lift_video
 
-            video_path = self.vis_path(f"{item.path.stem}_3d", ".mp4") if self.vis else None
-            gif_path = self.vis_path(f"{item.path.stem}_3d", ".gif") if self.gif else None
+            video_path = self.vis_path(f"{item.stem}_3d", ".mp4") if self.vis else None
+            gif_path = self.vis_path(f"{item.stem}_3d", ".gif") if self.gif else None
             with VideoReader(item.path, prefetch=VIDEO_PREFETCH) as reader:
                 frames_again = ((video_frame.index, video_frame.image) for video_frame in reader)
                 render_lift_video(frames_again, lifted, overlays, size, fps, video_path, gif_path)

@@ -110,12 +110,11 @@ def _take(run: _Run, item: InputFile, found: _InputResult) -> None:
     for folder, stem, suffix, path in found.written:
         if not path.exists():
             continue  # an input that failed half-way
-        if folder == "vis":
-            final = run.vis_path(stem, suffix)
-        else:
+        if folder == "bvh":  # one stem per video, made unique in this run's order
             if stem not in bvh_stems:
                 bvh_stems[stem] = run.bvh_stem(stem)
-            final = run.bvh_path(bvh_stems[stem], int(suffix[len("_track") : -len(".bvh")]))
+            stem = bvh_stems[stem]
+        final = run.output_path(folder, stem, suffix)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, final)
     result = run.result

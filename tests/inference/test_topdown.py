@@ -326,7 +326,8 @@ class _DroppingEstimator(_StandingPeopleEstimator):
         self.frame = 0
 
     def dropped(self, centre_x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """``(N,)`` bool: which people, by box centre x, get score 0 now (here: nobody)."""
+        return np.zeros(len(centre_x), bool)
 
     def _poses(self, boxes: np.ndarray) -> PoseInstances:
         poses = super()._poses(boxes)
