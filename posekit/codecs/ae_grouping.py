@@ -365,6 +365,14 @@ def _search_values(heatmap: np.ndarray, tag: np.ndarray, flat: np.ndarray, mean_
     return heatmap.reshape(-1)[flat] - np.round(_tag_distance(pixel_tags, mean_tag))
 
 
+def _tile_pixels(height: int, width: int) -> np.ndarray:
+    """Flat pixel indices ``(tiles, 64)`` of the ``8 x 8`` tiles, row-major (border tiles repeat their last pixels)."""
+    rows = np.minimum(np.arange(0, height, _TILE)[:, None] + np.arange(_TILE), height - 1)  # (R, 8)
+    columns = np.minimum(np.arange(0, width, _TILE)[:, None] + np.arange(_TILE), width - 1)  # (C, 8)
+    flat = rows[:, None, :, None] * width + columns[None, :, None, :]  # (R, C, 8, 8)
+    return flat.reshape(rows.shape[0] * columns.shape[0], _TILE * _TILE)
+
+
 class _SearchBounds:
     """Per ``8 x 8`` tile of one joint type's maps: the best heatmap value and each tag column's range.
 
@@ -374,44 +382,40 @@ class _SearchBounds:
     anchored at the tile's corner.
     """
 
-    def __init__(self, pooled: np.ndarray, tag: np.ndarray, peaks: np.ndarray) -> None:
-        self.height, self.width = pooled.shape
-        rows = np.arange(0, self.height, _TILE)
-        columns = np.arange(0, self.width, _TILE)
-        self.tile_columns = columns.size
-        row_probes = (np.minimum(rows + 2, self.height - 1), np.minimum(rows + 5, self.height - 1))
-        column_probes = (np.minimum(columns + 2, self.width - 1), np.minimum(columns + 5, self.width - 1))
+    def __init__(self, pooled: np.ndarray, tag: np.ndarray, peaks: np.ndarray, tile_pixels: np.ndarray) -> None:
+        height, width = pooled.shape
+        rows, columns = np.arange(0, height, _TILE), np.arange(0, width, _TILE)
         tile_max = np.full((rows.size, columns.size), -np.inf, dtype=np.float32)  # (R, C)
-        for row_probe in row_probes:
-            for column_probe in column_probes:
-                np.maximum(tile_max, pooled[np.ix_(row_probe, column_probe)], out=tile_max)
-        self.tile_max = tile_max.reshape(-1)
+        for row_offset in (2, 5):
+            for column_offset in (2, 5):
+                window_rows = np.minimum(rows + row_offset, height - 1)
+                window_columns = np.minimum(columns + column_offset, width - 1)
+                np.maximum(tile_max, pooled[np.ix_(window_rows, window_columns)], out=tile_max)
+        self.tile_max = tile_max.reshape(-1)  # (tiles,)
         kernel = np.ones((_TILE, _TILE), dtype=np.uint8)
-        num_columns = tag.shape[2]
-        self.tag_min = cv2.erode(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, num_columns)
-        self.tag_max = cv2.dilate(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, num_columns)
-        self.tag_min, self.tag_max = self.tag_min.astype(np.float64), self.tag_max.astype(np.float64)
+        tag_min = cv2.erode(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, tag.shape[2])  # (tiles, L)
+        tag_max = cv2.dilate(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, tag.shape[2])
+        self.tag_ranges = [
+            (np.ascontiguousarray(tag_min[:, c]), np.ascontiguousarray(tag_max[:, c])) for c in range(tag.shape[2])
+        ]
         self.peaks = peaks  # (P,) flat indices: extra first guesses
-
-    def pixels(self, tiles: np.ndarray) -> np.ndarray:
-        """Flat pixel indices ``(n, 64)`` of the given tiles (border tiles repeat their last row/column)."""
-        rows = (tiles // self.tile_columns)[:, None, None] * _TILE + np.arange(_TILE)[None, :, None]  # (n, 8, 1)
-        columns = (tiles % self.tile_columns)[:, None, None] * _TILE + np.arange(_TILE)[None, None, :]  # (n, 1, 8)
-        flat = np.minimum(rows, self.height - 1) * self.width + np.minimum(columns, self.width - 1)  # (n, 8, 8)
-        return flat.reshape(len(tiles), -1)
+        self.tile_pixels = tile_pixels
 
     def upper_bounds(self, mean_tag: np.ndarray) -> np.ndarray:
         """``(tiles,)`` float32: no pixel of a tile has ``heatmap - round(distance)`` above its bound.
 
         The tile's best heatmap value minus the rounded lower bound of its distances: the distance
         from ``mean_tag`` to the tile's tag ranges, shrunk by a margin far above float32's rounding
-        of the official distance, so ``round(distance) >= that`` always holds; both steps are
-        monotone float32 operations, so the bound holds for the float32 values as well.
+        (of this bound and of the official distance), so ``round(distance) >= that`` always holds;
+        both steps are monotone float32 operations, so the bound holds for the float32 values too.
         """
-        mean64 = mean_tag.astype(np.float64)
-        gap = np.maximum(np.maximum(self.tag_min - mean64, mean64 - self.tag_max), 0.0)  # (tiles, L)
-        lower = np.sqrt((gap**2).sum(axis=1)) * (1 - 1e-5) - 1e-3  # (tiles,)
-        rounded = np.clip(np.ceil(lower + 0.5) - 1, 0, 2**24).astype(np.float32)  # exact in float32
+        squared = None
+        for (low, high), centre in zip(self.tag_ranges, mean_tag, strict=True):
+            gap = np.maximum(np.maximum(low - centre, centre - high), np.float32(0))  # (tiles,)
+            squared = gap * gap if squared is None else squared + gap * gap
+        assert squared is not None
+        lower = np.sqrt(squared) * np.float32(1 - 1e-5) - np.float32(1e-3)
+        rounded = np.clip(np.ceil(lower - np.float32(0.5)), 0, 2**24)  # round(distance) >= rounded
         return self.tile_max - rounded
 
 
@@ -434,11 +438,11 @@ def _refine_search(
     width = heatmap.shape[1]
     if bounds is not None:
         upper = bounds.upper_bounds(mean_tag)
-        probes = np.concatenate((bounds.pixels(np.array([np.argmax(upper)])).reshape(-1), bounds.peaks))
+        probes = np.concatenate((bounds.tile_pixels[np.argmax(upper)], bounds.peaks))
         best = _search_values(heatmap, tag, probes, mean_tag).max()
         tiles = np.flatnonzero(upper >= best)
         if tiles.size * 4 <= upper.size:
-            candidates = bounds.pixels(tiles).reshape(-1)
+            candidates = bounds.tile_pixels[tiles].reshape(-1)
             values = _search_values(heatmap, tag, candidates, mean_tag)
             index = int(candidates[values == values.max()].min())
             return index // width, index % width
@@ -471,6 +475,7 @@ def _refine(
     tags = tag if config.tag_per_joint else np.broadcast_to(tag, (num_joints, *tag.shape[1:]))
     use_bounds = tag.shape[3] <= 2 and height * width >= 64 * _TILE**2
     bounds: dict[int, _SearchBounds] = {}  # built on first use, per joint type
+    tile_pixels = _tile_pixels(height, width) if use_bounds else np.zeros((0, _TILE * _TILE), dtype=np.int64)
     for keypoints in people:
         present = np.flatnonzero(keypoints[:, 2] > 0)
         missing = np.flatnonzero(keypoints[:, 2] == 0)
@@ -482,7 +487,7 @@ def _refine(
         for joint in missing.tolist():
             heatmap = det[joint]
             if use_bounds and joint not in bounds:
-                bounds[joint] = _SearchBounds(pooled[joint], tags[joint], peaks[joint].flat)
+                bounds[joint] = _SearchBounds(pooled[joint], tags[joint], peaks[joint].flat, tile_pixels)
             row, column = _refine_search(heatmap, tags[joint], mean_tag, bounds.get(joint))
             score = heatmap[row, column]
             if not score > 0:

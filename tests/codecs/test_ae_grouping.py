@@ -157,17 +157,17 @@ def test_bounded_refine_search_equals_the_full_map_search(columns: int) -> None:
         heatmap, tag = heatmaps[0], tags[0]
         pooled = cv2.dilate(heatmap, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=-np.inf)
         peaks = rng.choice(heatmap.size, size=int(rng.integers(0, 30)), replace=False)
-        bounds = ae_grouping._SearchBounds(pooled, tag, peaks)
-        assert np.array_equal(  # the tile maxima read off the 5x5 max-pool are the true ones (or above)
-            bounds.tile_max >= heatmap.reshape(-1)[bounds.pixels(np.arange(bounds.tile_max.size))].max(axis=1),
-            np.ones(bounds.tile_max.size, dtype=bool),
-        )
+        tile_pixels = ae_grouping._tile_pixels(*heatmap.shape)
+        assert np.array_equal(np.unique(tile_pixels), np.arange(heatmap.size))  # the tiles cover the map
+        bounds = ae_grouping._SearchBounds(pooled, tag, peaks, tile_pixels)
+        # the tile maxima read off the 5x5 max-pool are the true ones (or above, at partial border tiles)
+        assert (bounds.tile_max >= heatmap.reshape(-1)[tile_pixels].max(axis=1)).all()
         for mean_tag in np.concatenate((tag.reshape(-1, columns)[peaks[:6]], rng.uniform(-1, 20, (6, columns)))):
             mean_tag = mean_tag.astype(np.float32)
             full = ae_grouping._refine_search(heatmap, tag, mean_tag, None)
             assert ae_grouping._refine_search(heatmap, tag, mean_tag, bounds) == full
             upper = bounds.upper_bounds(mean_tag)
-            probes = np.concatenate((bounds.pixels(np.array([np.argmax(upper)])).reshape(-1), peaks))
+            probes = np.concatenate((tile_pixels[np.argmax(upper)], peaks))
             best = ae_grouping._search_values(heatmap, tag, probes, mean_tag).max()
             bounded += int((upper >= best).sum() * 4 <= upper.size or (heatmap >= best).sum() * 4 <= heatmap.size)
     assert bounded > 150  # of the 300 searches, most skipped most of the map (200 when written)
