@@ -6,7 +6,9 @@ Both run in the same process, one thread, on the same synthetic network outputs:
 official ``lib/core/group.py`` is imported from a checkout the user points at, with
 ``munkres==1.1.4``. Per scenario and case, each implementation runs once (alternating which goes
 first); the table gives the median seconds per image, their ratio, and how many of the cases gave
-identical results (same people, joints, scores and order, float32 bit-identical).
+identical results (same people, joints, scores and order, float32 bit-identical). A second table
+splits both into their stages (official: ``top_k``, ``match``, ``adjust`` and parse's refine loop;
+posekit: its private steps) on the first 3 cases of each scenario with refine.
 
 Run::
 
@@ -29,6 +31,7 @@ import cv2
 import numpy as np
 import torch
 
+from posekit.codecs import ae_grouping
 from posekit.codecs.ae_grouping import GroupingConfig, group_people, synthetic_ae_maps
 
 SIZE = (704, 512)  # (W, H)
@@ -61,6 +64,46 @@ def official_parser(group_module: Any) -> Any:
     return group_module.HeatmapParser(cfg)
 
 
+def official_stages(official: Any, det: torch.Tensor, tag: torch.Tensor) -> dict[str, float]:
+    """Seconds per stage of the official ``parse(det, tag, True, True)``, each stage as parse runs it."""
+    times = {}
+    start = time.perf_counter()
+    found = official.top_k(det, tag)
+    times["NMS + top-k"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ans = official.match(**found)
+    times["match_by_tag"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ans = official.adjust(ans, det)
+    times["adjust"] = time.perf_counter() - start
+    start = time.perf_counter()
+    people = ans[0]
+    for index in range(len(people)):  # parse's refine loop: the maps converted per person
+        det_numpy, tag_numpy = det[0].cpu().numpy(), tag[0].cpu().numpy()
+        people[index] = official.refine(det_numpy, tag_numpy, people[index])
+    times["refine"] = time.perf_counter() - start
+    return times
+
+
+def posekit_stages(heatmaps: np.ndarray, tags: np.ndarray, config: GroupingConfig) -> dict[str, float]:
+    """Seconds per stage of ``group_people(heatmaps, tags, config)`` (its private steps, in its order)."""
+    times = {}
+    start = time.perf_counter()
+    det, tag = ae_grouping._check_inputs(heatmaps, tags, config)
+    peaks, pooled = ae_grouping._top_k_peaks(det, config)
+    times["NMS + top-k"] = time.perf_counter() - start  # including the input checks
+    start = time.perf_counter()
+    people = ae_grouping._match_by_tag(peaks, tag, det.shape[2], config)
+    times["match_by_tag"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ae_grouping._adjust(people, det)
+    times["adjust"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ae_grouping._refine(people, det, tag, peaks, pooled, config)
+    times["refine"] = time.perf_counter() - start
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkout", help="an exported HigherHRNet checkout (holding lib/core/group.py)")
@@ -80,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     official = official_parser(group)
     config = GroupingConfig(num_joints=NUM_JOINTS)
 
-    rows = []
+    rows, stage_rows = [], []
     for label, people, columns, refine in SCENARIOS:
         cases = args.flip_cases if columns > 1 else args.cases
         official_times, posekit_times, identical = [], [], 0
@@ -110,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                 and [float(score) for score in ref_scores] == our_scores
             )
             found.append(our_people.shape[0])
+            if refine and case < 3:
+                stage_rows.append((label, official_stages(official, det, tag), posekit_stages(heatmaps, tags, config)))
         official_s, posekit_s = statistics.median(official_times), statistics.median(posekit_times)
         rows.append((label, statistics.median(found), official_s, posekit_s, official_s / posekit_s, identical, cases))
         print(f"{label}: done", file=sys.stderr)
@@ -120,6 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     for label, found_median, official_s, posekit_s, ratio, identical, cases in rows:
         times = f"{official_s:.3f} | {posekit_s:.4f} | {ratio:.1f}x"
         print(f"| {label} | {found_median:.0f} | {times} | {identical}/{cases} |")
+    print()
+    print("Where the time goes (ms, median of the first 3 cases; official | posekit):")
+    stages = ("NMS + top-k", "match_by_tag", "adjust", "refine")
+    print("| scenario | " + " | ".join(stages) + " |")
+    print("|---|" + "---|" * len(stages))
+    for label in dict.fromkeys(label for label, _, _ in stage_rows):
+        cells = []
+        for stage in stages:
+            official_ms = statistics.median(o[stage] for lab, o, _ in stage_rows if lab == label) * 1e3
+            posekit_ms = statistics.median(p[stage] for lab, _, p in stage_rows if lab == label) * 1e3
+            cells.append(f"{official_ms:.1f} \\| {posekit_ms:.1f}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
     return 0
 
 
