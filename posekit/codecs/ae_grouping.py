@@ -193,7 +193,7 @@ class _Peaks:
 def _top_k_peaks(det: np.ndarray, config: GroupingConfig) -> tuple[list[_Peaks], list[np.ndarray]]:
     """Per joint type: NMS maxima with score ``> detection_threshold``, the official top-k order.
 
-    Returns the peaks and the max-pooled maps ``(H, W)`` (used again by refine's first guess).
+    Returns the peaks and the max-pooled maps ``(H, W)`` (refine reads its tile maxima off them).
     """
     num_joints, height, width = det.shape
     k = config.max_num_people
