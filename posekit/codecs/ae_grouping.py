@@ -41,7 +41,9 @@ every person over the whole map (with flip, numpy's sum over the 2 tag columns a
 per search at 512 x 704). Here the max-pool is OpenCV's dilation (the same maxima, -inf padded),
 top-k sorts only the maxima above the threshold, the maps are converted once, and refine searches
 only the *missing* joints (the official computes the others and throws them away), summing one or
-two tag columns as whole-map operations. Every shortcut is exact; where exactness needs the
+two tag columns as whole-map operations, and only where the maximum can be: in the 8 x 8 tiles whose
+upper bound (best heatmap value minus the rounded lower bound of the tag distance) reaches a value
+already found, or else the pixels whose heatmap does. Every shortcut is exact; where exactness needs the
 official operation itself (tied top-k scores: ``torch.topk``'s order; ``detection_threshold < 0``;
 three or more tag columns: numpy's summation order) that operation is used.
 ``benchmarks/bench_ae_grouping.py`` measures the speed-up and the identity.
