@@ -173,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--flip",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="with --model: the 2D model's horizontal-flip test (default: on; --no-flip is about twice as fast); "
-        "the lifter's is --no-flip-test",
+        help="with --model: the 2D model's horizontal-flip test (default: on; --no-flip runs the network once "
+        "instead of twice); the lifter's is --no-flip-test",
     )
     lift = parser.add_argument_group("3D (VideoPose3D lifting)")
     lift.add_argument(
