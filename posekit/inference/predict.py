@@ -124,7 +124,8 @@ class PredictOptions:
             bottom-up models: the mean joint heatmap value).
         detector_min_score: minimum person-detector score.
         tiles: detector tiling: ``"auto"``, ``"off"`` or ``N`` (tiles of long side / N).
-        threads: CPU threads for the models (``None``: the cores, at most 4; torch: 1).
+        threads: CPU threads for the models (``None``: the cores, at most 4; a torch single-person
+            model: 1; a bottom-up model: the cores, at most 4).
         model: a registered 2D model (needs ``weights``): a single-person model run on each
             detected person, or a bottom-up model (``higherhrnet_*``) run on the whole image.
         weights: the model's checkpoint.
