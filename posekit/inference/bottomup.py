@@ -163,6 +163,7 @@ class AggregatedMaps:
         scale: ``(2,)`` float64 the official resize scale (region width and height / 200) of the
             last scale processed.
         base_size: ``(W, H)`` the input size at scale 1.
+        timings: the seconds spent so far (preprocess, network, aggregation).
     """
 
     heatmaps: torch.Tensor
