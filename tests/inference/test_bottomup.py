@@ -229,3 +229,11 @@ def test_build_estimator_dispatches_bottom_up_models(tmp_path: Path) -> None:
         build_estimator(None, scales=(1, 2))
     with pytest.raises(ValueError, match="BlazePose has no flip test"):
         build_estimator(None, flip=False)
+
+
+def test_tiny_and_too_elongated_images(official: dict[str, np.ndarray]) -> None:
+    estimator, _ = case_estimator(official, "case1")
+    assert estimator.aggregate(np.full((1, 1, 3), 200, np.uint8)).base_size == (128, 128)
+    estimator(np.full((1, 1, 3), 200, np.uint8))
+    with pytest.raises(ValueError, match=r"image of 1x3000 px is too elongated: .* 128x384000 px"):
+        estimator(np.zeros((3000, 1, 3), np.uint8))
