@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -123,15 +124,27 @@ def test_empty_frame_gives_no_people() -> None:
     assert people.shape == (0, 17, 5) and people.dtype == np.float32 and scores == []
 
 
-def test_tiled_refine_search_equals_the_full_map_search() -> None:
-    """Refine's tile bound skips only tiles that cannot hold the maximum: same pixel as the full argmax."""
-    rng = np.random.default_rng(0)
-    for trial in range(40):
-        columns = int(rng.integers(1, 4))
+@pytest.mark.parametrize("columns", [1, 2, 3])
+def test_refine_distance_is_the_official_expression_bit_for_bit(columns: int) -> None:
+    rng = np.random.default_rng(columns)
+    tags = (rng.standard_normal((37, 53, columns)) * rng.choice([0.01, 1.0, 100.0])).astype(np.float32)
+    for mean_tag in rng.standard_normal((5, columns)).astype(np.float32):
+        official = ((tags - mean_tag[None, None, :]) ** 2).sum(axis=2) ** 0.5
+        ours = ae_grouping._tag_distance(tags, mean_tag)
+        assert ours.dtype == np.float32 and np.array_equal(ours.view(np.uint32), official.view(np.uint32))
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_bounded_refine_search_equals_the_full_map_search(columns: int) -> None:
+    """Refine's bounds skip only pixels that cannot reach the maximum: same pixel as the full argmax."""
+    rng = np.random.default_rng(columns)
+    bounded = 0
+    kernel = np.ones((5, 5), dtype=np.uint8)
+    for trial in range(25):
         heatmaps, tags, _ = synthetic_ae_maps(
             int(rng.integers(1, 12)),
-            num_joints=2,
-            size=(int(rng.integers(20, 140)), int(rng.integers(20, 100))),
+            num_joints=1,
+            size=(int(rng.integers(64, 200)), int(rng.integers(64, 150))),  # partial border tiles too
             sigma=float(rng.uniform(1, 4)),
             tag_columns=columns,
             noise=float(rng.choice([0.0, 0.02, 0.3])),
@@ -141,10 +154,23 @@ def test_tiled_refine_search_equals_the_full_map_search() -> None:
         if trial % 3 == 0:
             heatmaps = np.round(heatmaps * 8) / 8  # ties between pixels
             tags = np.round(tags * 2) / 2
-        maps = ae_grouping._RefineMaps(heatmaps[0], tags[0])
-        for mean_tag in rng.uniform(-1, 20, (12, columns)).astype(np.float32):
-            full = ae_grouping._refine_search(heatmaps[0], tags[0], mean_tag, None)
-            assert ae_grouping._refine_search(heatmaps[0], tags[0], mean_tag, maps) == full
+        heatmap, tag = heatmaps[0], tags[0]
+        pooled = cv2.dilate(heatmap, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=-np.inf)
+        peaks = rng.choice(heatmap.size, size=int(rng.integers(0, 30)), replace=False)
+        bounds = ae_grouping._SearchBounds(pooled, tag, peaks)
+        assert np.array_equal(  # the tile maxima read off the 5x5 max-pool are the true ones (or above)
+            bounds.tile_max >= heatmap.reshape(-1)[bounds.pixels(np.arange(bounds.tile_max.size))].max(axis=1),
+            np.ones(bounds.tile_max.size, dtype=bool),
+        )
+        for mean_tag in np.concatenate((tag.reshape(-1, columns)[peaks[:6]], rng.uniform(-1, 20, (6, columns)))):
+            mean_tag = mean_tag.astype(np.float32)
+            full = ae_grouping._refine_search(heatmap, tag, mean_tag, None)
+            assert ae_grouping._refine_search(heatmap, tag, mean_tag, bounds) == full
+            upper = bounds.upper_bounds(mean_tag)
+            probes = np.concatenate((bounds.pixels(np.array([np.argmax(upper)])).reshape(-1), peaks))
+            best = ae_grouping._search_values(heatmap, tag, probes, mean_tag).max()
+            bounded += int((upper >= best).sum() * 4 <= upper.size or (heatmap >= best).sum() * 4 <= heatmap.size)
+    assert bounded > 150  # of the 300 searches, most skipped most of the map (200 when written)
 
 
 def test_mismatched_shapes_raise_one_sentence_naming_both() -> None:
