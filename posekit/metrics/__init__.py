@@ -7,6 +7,8 @@
 * :mod:`posekit.metrics.mpjpe`: :func:`mpjpe`, :func:`p_mpjpe`, :func:`n_mpjpe`, :func:`mpjve`,
   :func:`acceleration_error`, :func:`pve`, :func:`weighted_mpjpe` (numpy or torch in, same kind
   out) and the Human3.6M per-action :func:`action_table`.
+* :mod:`posekit.metrics.mesh`: the 3DPW/VIBE evaluation, :func:`pelvis_aligned_mpjpe`,
+  :func:`pa_mpjpe`, :func:`pa_pve`, :func:`acceleration`, :func:`evaluate_mesh_sequences`.
 
 Nothing here imports torch; the 3D errors use it only when given tensors.
 """
@@ -22,6 +24,15 @@ from posekit.metrics.coco import (
     oks_nms,
     pairwise_oks,
     soft_oks_nms,
+)
+from posekit.metrics.mesh import (
+    MeshEvaluation,
+    acceleration,
+    align_by_pelvis,
+    evaluate_mesh_sequences,
+    pa_mpjpe,
+    pa_pve,
+    pelvis_aligned_mpjpe,
 )
 from posekit.metrics.mpjpe import (
     H36M_ACTION_ABBREVIATIONS,
@@ -54,13 +65,17 @@ __all__ = [
     "CROWDPOSE_METRIC_NAMES",
     "H36M_ACTION_ABBREVIATIONS",
     "MPII_SUMMARY_NAMES",
+    "MeshEvaluation",
     "PCKResult",
     "PCKhResult",
+    "acceleration",
     "acceleration_error",
     "action_table",
+    "align_by_pelvis",
     "auc",
     "coco_keypoint_eval",
     "epe",
+    "evaluate_mesh_sequences",
     "format_action_table",
     "format_pckh_table",
     "match_prediction_images",
@@ -71,11 +86,14 @@ __all__ = [
     "oks",
     "oks_nms",
     "p_mpjpe",
+    "pa_mpjpe",
+    "pa_pve",
     "pairwise_oks",
     "pck",
     "pck_box",
     "pck_torso",
     "pckh",
+    "pelvis_aligned_mpjpe",
     "pve",
     "soft_oks_nms",
     "weighted_mpjpe",
