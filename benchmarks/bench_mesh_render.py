@@ -100,6 +100,65 @@ def naive_rasterize(
     return face_index, zbuffer
 
 
+def fragment_pass_inputs(points: np.ndarray, faces: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-face tables of posekit's candidate-pixel pass (front faces with a pixel centre in their box)."""
+    corners = points[faces]  # (F, 3, 2)
+    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    low = np.maximum(np.ceil(corners.min(axis=1)), 0)
+    high = np.minimum(np.floor(corners.max(axis=1)), [WIDTH - 1, HEIGHT - 1])
+    keep = (area < 0) & np.all(high >= low, axis=1)
+    corners, e1, e2, area, low, high = corners[keep], e1[keep], e2[keep], area[keep], low[keep], high[keep]
+    a1, c1, a2, c2 = e2[:, 1] / area, -e2[:, 0] / area, -e1[:, 1] / area, e1[:, 0] / area
+    offset = low - corners[:, 0]
+    d1, d2 = a1 * offset[:, 0] + c1 * offset[:, 1], a2 * offset[:, 0] + c2 * offset[:, 1]
+    width = (high[:, 0] - low[:, 0]).astype(np.int64) + 1
+    return {
+        "table": np.stack([a1, c1, d1, a2, c2, d2]).astype(np.float32),  # (6, F)
+        "width": width,
+        "count": width * ((high[:, 1] - low[:, 1]).astype(np.int64) + 1),
+        "base": low[:, 1].astype(np.int64) * WIDTH + low[:, 0].astype(np.int64),
+    }
+
+
+def numpy_fragment_pass(inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Candidate pixels, edge functions and the ``np.minimum.at`` z-buffer scatter, as posekit runs them."""
+    table, width, count, base = inputs["table"], inputs["width"], inputs["count"], inputs["base"]
+    face = np.repeat(np.arange(len(count)), count)  # (N,)
+    within = np.arange(int(count.sum())) - np.take(np.cumsum(count) - count, face)
+    widths = np.take(width, face)
+    row = within // widths
+    column = within - row * widths
+    x, y = column.astype(np.float32), row.astype(np.float32)
+    b1 = np.take(table[0], face) * x + np.take(table[1], face) * y + np.take(table[2], face)
+    b2 = np.take(table[3], face) * x + np.take(table[4], face) * y + np.take(table[5], face)
+    inside = np.flatnonzero((b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1))
+    zbuffer = np.full(WIDTH * HEIGHT, np.iinfo(np.int64).max)
+    np.minimum.at(zbuffer, np.take(base, face[inside]) + row[inside] * WIDTH + column[inside], face[inside])
+    return zbuffer
+
+
+def torch_fragment_pass(inputs: dict[str, object]) -> object:
+    """The same pass in torch (``repeat_interleave``, ``scatter_reduce_(..., "amin")``)."""
+    import torch
+
+    table, width, count, base = (inputs[key] for key in ("table", "width", "count", "base"))
+    assert isinstance(table, torch.Tensor) and isinstance(width, torch.Tensor)
+    assert isinstance(count, torch.Tensor) and isinstance(base, torch.Tensor)
+    face = torch.repeat_interleave(torch.arange(len(count)), count)
+    within = torch.arange(int(count.sum())) - (torch.cumsum(count, 0) - count)[face]
+    widths = width[face]
+    row = torch.div(within, widths, rounding_mode="floor")
+    column = within - row * widths
+    x, y = column.float(), row.float()
+    b1 = table[0][face] * x + table[1][face] * y + table[2][face]
+    b2 = table[3][face] * x + table[4][face] * y + table[5][face]
+    inside = torch.nonzero((b1 >= 0) & (b2 >= 0) & (b1 + b2 <= 1)).squeeze(1)
+    zbuffer = torch.full((WIDTH * HEIGHT,), torch.iinfo(torch.int64).max)
+    zbuffer.scatter_reduce_(0, base[face[inside]] + row[inside] * WIDTH + column[inside], face[inside], "amin")
+    return zbuffer
+
+
 def timed(function: Callable[[], object], repeats: int) -> tuple[float, float]:
     """Median wall and CPU seconds per call."""
     function()  # warm-up
@@ -117,6 +176,7 @@ def main() -> None:
     parser.add_argument("--mesh", type=Path, default=None, help="npz with v_template and f")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--reference-faces", type=int, default=1500, help="faces timed for the naive loop")
+    parser.add_argument("--torch", action="store_true", help="also time the candidate-pixel pass in torch")
     args = parser.parse_args()
     body, faces, source = load_mesh(args.mesh)
     print(f"mesh: {source}: {len(body)} vertices, {len(faces)} faces; image {WIDTH}x{HEIGHT}")
@@ -158,6 +218,19 @@ def main() -> None:
         f"(timed on {len(subset)} faces, scaled x{scale:.1f}); ratio {loop_cpu * scale / ours_cpu:.0f}x (CPU), "
         f"{loop_wall * scale / ours_wall:.0f}x (wall); face maps agree on {agreement:.4%} of pixels"
     )
+    if args.torch:
+        import torch
+
+        inputs = fragment_pass_inputs(points, faces)
+        numpy_wall, numpy_cpu = timed(lambda: numpy_fragment_pass(inputs), args.repeats)
+        tensors: dict[str, object] = {key: torch.from_numpy(value) for key, value in inputs.items()}
+        line = f"candidate-pixel pass ({int(inputs['count'].sum())} candidates): numpy {numpy_cpu * 1e3:.1f} ms CPU"
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            torch_wall, torch_cpu = timed(lambda: torch_fragment_pass(tensors), args.repeats)
+            line += f"; torch {threads} thread(s) {torch_wall * 1e3:.1f} ms wall / {torch_cpu * 1e3:.1f} ms CPU"
+        same = np.array_equal(numpy_fragment_pass(inputs), torch_fragment_pass(tensors).numpy())  # type: ignore[attr-defined]
+        print(f"{line} (numpy {numpy_wall * 1e3:.1f} ms wall; same z-buffer: {same})")
 
 
 if __name__ == "__main__":
