@@ -186,7 +186,7 @@ def main() -> None:
     five = [
         Mesh(body + [x, 0.1 * index, z], faces, track_id=index)
         for index, (x, z) in enumerate([(-1.6, 5.0), (-0.7, 4.0), (0.0, 3.5), (0.6, 4.5), (1.5, 5.5)])
-    ]  # overlapping people at 3.5 .. 5.5 m
+    ]  # five people side by side at 3.5 .. 5.5 m (they overlap in the 90-degree side view)
     for name, meshes in (("1 mesh", one), ("5 meshes", five)):
         coverage = silhouette_masks(meshes, camera, (WIDTH, HEIGHT)).sum()
         for what, function in (
