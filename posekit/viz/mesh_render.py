@@ -48,6 +48,7 @@ __all__ = [
     "Mesh",
     "Rasterization",
     "mesh_centre",
+    "meshes_from_arrays",
     "rasterize",
     "rasterize_screen",
     "render_iuv",
@@ -191,6 +192,28 @@ def _as_meshes(meshes: MeshLike | Sequence[MeshLike]) -> list[Mesh]:
     ):
         meshes = [meshes]  # type: ignore[list-item]
     return [_as_mesh(mesh, index) for index, mesh in enumerate(meshes)]  # type: ignore[arg-type]
+
+
+def meshes_from_arrays(vertices: np.ndarray, faces: np.ndarray, track_ids: Sequence[int] | None = None) -> list[Mesh]:
+    """People sharing one topology (a body model's batch output) as a list of :class:`Mesh`.
+
+    Args:
+        vertices: ``(N, V, 3)`` positions in metres (e.g. ``BodyModelOutput.vertices`` as numpy), or ``(V, 3)``.
+        faces: ``(F, 3)`` vertex indices shared by all.
+        track_ids: One track id per mesh (colours), or None for ``0 .. N-1``.
+
+    Returns:
+        ``N`` checked meshes.
+    """
+    array = np.asarray(vertices)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"vertices must have shape (N, V, 3) or (V, 3), got {array.shape}")
+    ids = list(range(len(array))) if track_ids is None else [int(track) for track in track_ids]
+    if len(ids) != len(array):
+        raise ValueError(f"track_ids has {len(ids)} entries for {len(array)} meshes")
+    return [_as_mesh(Mesh(array[index], faces, ids[index]), index) for index in range(len(array))]
 
 
 def _camera_space(vertices: np.ndarray, camera: Camera) -> np.ndarray:

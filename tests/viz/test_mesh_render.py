@@ -12,6 +12,7 @@ from posekit.geometry.camera import Camera
 from posekit.viz.draw import track_color
 from posekit.viz.mesh_render import (
     Mesh,
+    meshes_from_arrays,
     rasterize,
     render_iuv,
     render_meshes,
@@ -238,3 +239,14 @@ def test_mesh_video_writes_every_frame(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="meshes_per_frame ended at frame 2"):
         write_mesh_video(broken, frames, meshes[:2], camera, fps=10.0)
     assert not broken.exists() and sorted(item.name for item in tmp_path.iterdir()) == ["mesh.mp4"]
+
+
+def test_meshes_from_a_batch_share_the_faces() -> None:
+    vertices, faces = cube((0.0, 0.0, 3.0), 0.5)
+    batch = np.stack([vertices, vertices + [0.5, 0, 0]])  # (2, V, 3)
+    meshes = meshes_from_arrays(batch, faces, track_ids=[7, 9])
+    assert [mesh.track_id for mesh in meshes] == [7, 9] and meshes[1].vertices[0, 0] == vertices[0, 0] + 0.5
+    with pytest.raises(ValueError, match=r"track_ids has 1 entries for 2 meshes"):
+        meshes_from_arrays(batch, faces, track_ids=[1])
+    with pytest.raises(ValueError, match=r"vertices must have shape \(N, V, 3\)"):
+        meshes_from_arrays(batch[..., :2], faces)
