@@ -8,11 +8,12 @@ weighted sum of the joints' rigid transforms relative to the rest pose.
 
 The order of operations is smplx's ``lbs.py`` (shape blend, joint regression, pose feature, pose
 blend, rigid chain, skinning), so results agree with smplx to float rounding (the benchmark and
-``tests/bodymodels/test_lbs.py`` measure it). Three steps are organised for speed, not changed in
-what they compute: the shape and pose blends are one matrix product each against flattened
-``(S, V*3)`` / ``(P, V*3)`` bases, the kinematic chain is composed one tree level at a time (all joints
-of a depth in one batched product) instead of joint by joint, and skinning applies the blended
-``3 x 4`` transforms without building homogeneous ``4 x 4`` vertex matrices.
+``tests/bodymodels/test_lbs.py`` measure it). The steps are organised for speed, not changed in
+what they compute: everything runs vertex-major (``(V*3, B)``), so the shape and pose blends are one
+GEMM each with the addition fused in (``addmm``), the kinematic chain is composed one tree level at a
+time (all joints of a depth in one batched product) instead of joint by joint, and skinning blends the
+``3 x 4`` transforms of the whole batch in one GEMM and applies them with three multiply-adds over
+contiguous rows instead of ``B * V`` homogeneous ``4 x 4`` products.
 
 Legend: ``B`` batch, ``V`` vertices, ``J`` joints (root first, parents before children), ``S`` shape
 coefficients, ``P = 9 (J - 1)`` pose-blend coefficients. Lengths in metres, rotations as matrices
@@ -174,7 +175,7 @@ def linear_blend_skinning(
         betas: ``(B, S)`` shape coefficients.
         rotations: ``(B, J, 3, 3)`` local joint rotations (root = global orientation).
         template: ``(V, 3)`` mean template ``T_bar``.
-        shape_directions: ``(V, 3, S)`` or flattened ``(S, V*3)`` shape blend shapes.
+        shape_directions: ``(V, 3, S)`` shape blend shapes (smplx's ``shapedirs``).
         pose_directions: ``(P, V*3)`` pose blend shapes, ``P = 9 (J - 1)`` (smplx's ``posedirs``
             layout, transposed from the file's ``(V, 3, P)``).
         joint_regressor: ``(J, V)`` dense regressor of the kinematic joints.
@@ -188,19 +189,32 @@ def linear_blend_skinning(
     batch = max(betas.shape[0], rotations.shape[0])
     if betas.shape[0] != batch:
         betas = betas.expand(batch, -1)
-    shaped = template + blend_shapes(betas, shape_directions)  # (B, V, 3)
-    rest_joints = vertices_to_joints(joint_regressor, shaped)  # (B, J, 3)
+    num_vertices = template.shape[0]
+    num_joints = joint_regressor.shape[0]
+    # Vertex-major ("vm") layout (V*3, B): every GEMM below then writes rows the next step reads
+    # contiguously, and the final per-vertex products run over B-long contiguous rows.
+    shape_basis = shape_directions.reshape(num_vertices * 3, -1)  # (V, 3, S) -> (V*3, S), a view
+    # T_bar + B_S in one GEMM: (V*3, 1) + (V*3, S) @ (S, B) -> (V*3, B)
+    shaped_vm = torch.addmm(template.reshape(-1, 1), shape_basis, betas.t())
+    # J(beta): (J, V) @ (V, 3*B) -> (J, 3, B) -> (B, J, 3)
+    rest_joints = torch.matmul(joint_regressor, shaped_vm.view(num_vertices, 3 * batch))
+    rest_joints = rest_joints.view(num_joints, 3, batch).permute(2, 0, 1)
     identity = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
     pose_feature = (rotations[:, 1:] - identity).reshape(batch, -1)  # (B, J-1, 3, 3) -> (B, P)
-    pose_offsets = torch.matmul(pose_feature, pose_directions).view(batch, -1, 3)  # (B, P) @ (P, V*3) -> (B, V, 3)
-    posed_rest = pose_offsets + shaped  # (B, V, 3)
+    # v_shaped + B_P in one GEMM: (V*3, B) + (V*3, P) @ (P, B) -> (V*3, B)
+    posed_vm = torch.addmm(shaped_vm, pose_directions.t(), pose_feature.t())
     world, relative = rigid_transforms(rotations, rest_joints, parents, levels)
-    num_joints = joint_regressor.shape[0]
-    # Blend the top 3x4 blocks of the relative transforms: (B, V, J) @ (B, J, 12) -> (B, V, 3, 4).
-    blended = torch.matmul(skinning_weights, relative[:, :, :3, :].reshape(batch, num_joints, 12))
-    blended = blended.view(batch, -1, 3, 4)
-    # x' = A[:, :3] x + A[:, 3]: (B, V, 3, 3) @ (B, V, 3, 1) -> (B, V, 3)
-    vertices = torch.matmul(blended[..., :3], posed_rest.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+    # Blend the top 3x4 blocks of the relative transforms, the whole batch in one GEMM:
+    # (B, J, 3, 4) -> (J, 3, 4, B) -> (J, 12*B); (V, J) @ (J, 12*B) -> (V, 3, 4, B).
+    blocks = relative[:, :, :3, :].permute(1, 2, 3, 0).reshape(num_joints, 12 * batch)
+    blended = torch.matmul(skinning_weights, blocks).view(num_vertices, 3, 4, batch)
+    points = posed_vm.view(num_vertices, 3, batch)  # (V, 3, B)
+    # x'_i = sum_k A_ik x_k + A_i3, three multiply-adds over (V, 3, B).
+    moved = blended[:, :, 3] + blended[:, :, 0] * points[:, None, 0]
+    moved = torch.addcmul(moved, blended[:, :, 1], points[:, None, 1])
+    moved = torch.addcmul(moved, blended[:, :, 2], points[:, None, 2])
+    vertices = moved.permute(2, 0, 1).contiguous()  # (V, 3, B) -> (B, V, 3)
+    shaped = shaped_vm.view(num_vertices, 3, batch).permute(2, 0, 1)  # (B, V, 3), a view
     return LBSResult(
         vertices=vertices,
         joints=world[:, :, :3, 3],

@@ -41,7 +41,6 @@ class SMPL(BodyModel):
 
     v_template: Tensor  # (V, 3)
     shapedirs: Tensor  # (V, 3, S)
-    shapedirs_flat: Tensor  # (S, V*3)
     posedirs: Tensor  # (P, V*3)
     J_regressor: Tensor  # (J, V)
     lbs_weights: Tensor  # (V, J)
@@ -94,8 +93,6 @@ class SMPL(BodyModel):
         shapedirs = np.asarray(shapedirs)[:, :, :num_betas]
         self.register_buffer("v_template", buffer(v_template))  # (V, 3)
         self.register_buffer("shapedirs", buffer(shapedirs))  # (V, 3, S)
-        # (V, 3, S) -> (S, V*3): one matrix product per batch for the shape blend.
-        self.register_buffer("shapedirs_flat", buffer(shapedirs.reshape(num_vertices * 3, num_betas).T))
         num_pose_basis = int(posedirs.shape[-1])
         # (V, 3, P) -> (P, V*3), smplx's posedirs layout.
         self.register_buffer("posedirs", buffer(np.reshape(posedirs, (-1, num_pose_basis)).T))
@@ -150,7 +147,7 @@ class SMPL(BodyModel):
             betas,
             rotations,
             self.v_template,
-            self.shapedirs_flat,
+            self.shapedirs,
             self.posedirs,
             self.J_regressor,
             self.parents_tensor,
