@@ -31,10 +31,14 @@ def test_chumpy_is_not_installed_and_not_imported() -> None:
     assert importlib.util.find_spec("chumpy") is None  # the official files load without it
 
 
-@pytest.mark.parametrize("layout", ["official", "official_protocol0_old_scipy", "smplx_pkl", "smplx_npz"])
+@pytest.mark.parametrize(
+    "layout", ["official", "official_python3_bytes", "official_protocol0_old_scipy", "smplx_pkl", "smplx_npz"]
+)
 def test_every_format_gives_the_same_model(tmp_path: Path, model_arrays: dict[str, np.ndarray], layout: str) -> None:
     if layout == "official":
         path = write_official_pkl(tmp_path / "basicModel_f_lbs_10_207_0_v1.0.0.pkl", model_arrays)
+    elif layout == "official_python3_bytes":
+        path = write_official_pkl(tmp_path / "py3.pkl", model_arrays, python2_style=False)
     elif layout == "official_protocol0_old_scipy":
         path = write_official_pkl(tmp_path / "old.pkl", model_arrays, protocol=0, old_scipy_paths=True)
     elif layout == "smplx_pkl":

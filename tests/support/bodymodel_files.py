@@ -9,7 +9,10 @@ regressor averaging nearby vertices, random blend shapes). The writers store it 
   dict ``{"x": array, "_dirty_vars": set(), "_itr": None, ...}``, which is what chumpy's
   ``Ch.__getstate__`` writes), ``J_regressor`` / ``J_regressor_prior`` as scipy.sparse csc matrices,
   the root of ``kintree_table`` as 4294967295, plus the extra keys real files carry.
-  ``old_scipy_paths`` spells the sparse class ``scipy.sparse.csc.csc_matrix`` as 2015 files do.
+  ``old_scipy_paths`` spells the sparse class ``scipy.sparse.csc.csc_matrix`` as 2015 files do;
+  ``python2_style`` (default) writes numpy arrays as Python 2 cPickle did, read back with
+  ``encoding="latin1"``: ``numpy.core.multiarray._reconstruct`` and the raw data as a latin-1 ``str``
+  (no ``_codecs.encode``).
 * :func:`write_smplx_pkl`: smplx's ``SMPL_*.pkl`` (plain arrays, sparse ``J_regressor``).
 * :func:`write_smplx_npz`: an ``.npz`` of the same keys (dense).
 """
@@ -17,6 +20,7 @@ regressor averaging nearby vertices, random blend shapes). The writers store it 
 from __future__ import annotations
 
 import contextlib
+import io
 import pickle
 import sys
 import types
@@ -103,6 +107,21 @@ class _FakeOldCsc:
         self.maxprint = 50
 
 
+class _Python2StylePickler(pickle.Pickler):
+    """Pickles numpy arrays with their data as a latin-1 ``str``, which is what a Python 2 ``str`` reads back as."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is np.ndarray and not obj.dtype.hasobject:
+            try:
+                from numpy._core.multiarray import _reconstruct
+            except ImportError:  # numpy 1.x
+                from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+            array = np.ascontiguousarray(obj)
+            state = (1, array.shape, array.dtype, False, array.tobytes().decode("latin1"))
+            return (_reconstruct, (np.ndarray, (0,), "b"), state)
+        return NotImplemented
+
+
 @contextlib.contextmanager
 def _fake_module(module_name: str, cls: type, class_name: str) -> Iterator[None]:
     """Make ``cls`` importable as ``module_name.class_name`` while pickling (then undo it)."""
@@ -153,7 +172,12 @@ def official_dict(arrays: dict[str, np.ndarray], old_scipy_paths: bool = False) 
 
 
 def write_official_pkl(
-    path: Path, arrays: dict[str, np.ndarray], *, protocol: int = 2, old_scipy_paths: bool = False
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    *,
+    protocol: int = 2,
+    old_scipy_paths: bool = False,
+    python2_style: bool = True,
 ) -> Path:
     """Write an official-style SMPL pickle (chumpy arrays as ``chumpy.ch.Ch``, sparse regressor)."""
     data = official_dict(arrays, old_scipy_paths)
@@ -161,7 +185,13 @@ def write_official_pkl(
         stack.enter_context(_fake_module("chumpy.ch", _FakeCh, "Ch"))
         if old_scipy_paths:
             stack.enter_context(_fake_module("scipy.sparse.csc", _FakeOldCsc, "csc_matrix"))
-        payload = pickle.dumps(data, protocol=protocol)
+        if python2_style:
+            buffer = io.BytesIO()
+            _Python2StylePickler(buffer, protocol=protocol).dump(data)
+            # GLOBAL opcodes are newline-terminated text: spell numpy's module as numpy 1 / Python 2 files do.
+            payload = buffer.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+        else:
+            payload = pickle.dumps(data, protocol=protocol)
     assert b"chumpy.ch" in payload and b"Ch" in payload
     path.write_bytes(payload)
     return path
