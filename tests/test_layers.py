@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "structures": 1,
     "io": 2,
     "codecs": 3,
+    "bodymodels": 3,
     "data": 4,
     "models": 4,
     "losses": 4,

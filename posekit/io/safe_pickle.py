@@ -16,6 +16,15 @@ numbers and strings are pickle opcodes, not globals, and load as usual.
 ``numpy.lib.format.read_array(allow_pickle=False)``, object arrays through the restricted
 unpickler after parsing the ``.npy`` header (``numpy.lib.format.read_magic`` and
 ``read_array_header_1_0`` / ``read_array_header_2_0``).
+
+:func:`load_model_pickle` reads body-model pickles (the official SMPL ``basicModel_*.pkl`` files and
+smplx's ``SMPL_*.pkl``): on top of numpy arrays it accepts two kinds of objects those files carry, and
+builds neither of them for real. ``chumpy.ch.Ch`` (a chumpy array; chumpy is never imported) maps to
+an inert stand-in that only collects its pickled state, from which the array in its ``x`` field is
+taken. ``scipy.sparse`` csc/csr matrices (``J_regressor``) map to a stand-in that collects ``data``,
+``indices``, ``indptr`` and the shape, and are rebuilt with the ``scipy.sparse`` constructors. Python
+2 era pickles may also name ``copy_reg._reconstructor`` (allowed for the stand-ins only) and Python 3
+protocol-2 pickles ``_codecs.encode`` (allowed for latin-1 only, which only turns text into bytes).
 """
 
 from __future__ import annotations
@@ -29,7 +38,14 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["RestrictedUnpickler", "UnsafePickleError", "load_npz_objects", "numpy_array_globals", "restricted_loads"]
+__all__ = [
+    "RestrictedUnpickler",
+    "UnsafePickleError",
+    "load_model_pickle",
+    "load_npz_objects",
+    "numpy_array_globals",
+    "restricted_loads",
+]
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
@@ -191,3 +207,160 @@ def load_npz_objects(
             else:
                 result[key] = array
     return result
+
+
+# ----------------------------------------------------------------------------- body-model pickles
+
+
+class _StandIn:
+    """An inert object a model pickle may instantiate: it only keeps the state handed to it."""
+
+    kind = "object"
+
+    def __init__(self) -> None:  # never called by pickle (NEWOBJ uses __new__); kept for completeness
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+class _ChumpyStandIn(_StandIn):
+    """Stands in for ``chumpy.ch.Ch``: a plain chumpy array whose state dict holds the values in ``x``."""
+
+    kind = "chumpy.ch.Ch"
+
+
+class _SparseStandIn(_StandIn):
+    """Stands in for a scipy.sparse compressed matrix; ``format`` is ``"csc"`` or ``"csr"``."""
+
+    format = "csc"
+
+
+class _CscStandIn(_SparseStandIn):
+    kind = "scipy.sparse.csc_matrix"
+    format = "csc"
+
+
+class _CsrStandIn(_SparseStandIn):
+    kind = "scipy.sparse.csr_matrix"
+    format = "csr"
+
+
+def _safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:
+    """``copy_reg._reconstructor`` for protocol 0/1 pickles, allowed to build stand-ins only."""
+    if not (isinstance(cls, type) and issubclass(cls, _StandIn)) or base is not object or state is not None:
+        raise UnsafePickleError(
+            "refusing copy_reg._reconstructor for anything but a chumpy/scipy.sparse stand-in on object"
+        )
+    return cls.__new__(cls)
+
+
+def _latin1_encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as Python 3 protocol-2 pickles of ``bytes`` use it: latin-1 text to bytes only."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}; only latin-1 text is accepted")
+    return text.encode("latin-1")
+
+
+_SPARSE_NAMES = {
+    "csc_matrix": _CscStandIn,
+    "csc_array": _CscStandIn,
+    "csr_matrix": _CsrStandIn,
+    "csr_array": _CsrStandIn,
+}
+
+
+class _ModelUnpickler(RestrictedUnpickler):
+    """:class:`RestrictedUnpickler` plus the chumpy and scipy.sparse stand-ins of body-model pickles."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "chumpy.ch" and name == "Ch":
+            return _ChumpyStandIn
+        if (module == "scipy.sparse" or module.startswith("scipy.sparse.")) and name in _SPARSE_NAMES:
+            return _SPARSE_NAMES[name]
+        if module in ("copy_reg", "copyreg") and name == "_reconstructor":
+            return _safe_reconstructor
+        if module in ("builtins", "__builtin__") and name == "object":
+            return object
+        if module == "_codecs" and name == "encode":
+            return _latin1_encode
+        if module.split(".")[0] == "chumpy":
+            raise UnsafePickleError(
+                f"{self.source}: the pickle holds a computed chumpy object {module}.{name}; posekit reads plain "
+                "chumpy arrays (chumpy.ch.Ch) only and never runs chumpy (convert the file with numpy arrays)"
+            )
+        return super().find_class(module, name)
+
+
+def _field(state: Any, source: str, kind: str, *names: str) -> Any:
+    if not isinstance(state, dict):
+        raise ValueError(f"{source}: a pickled {kind} has state of type {type(state).__name__}, expected a dict")
+    for name in names:
+        if name in state:
+            return state[name]
+    raise ValueError(f"{source}: a pickled {kind} has no {' / '.join(names)} field (fields: {sorted(state)})")
+
+
+def _rebuild(value: Any, source: str) -> Any:
+    """Replace the stand-ins inside ``value`` (dicts, lists, tuples) by numpy arrays / scipy.sparse matrices."""
+    if isinstance(value, _ChumpyStandIn):
+        array = _rebuild(_field(value.state, source, value.kind, "x"), source)
+        if not isinstance(array, np.ndarray):
+            raise ValueError(f"{source}: a chumpy.ch.Ch holds {type(array).__name__} in x, expected a numpy array")
+        return array
+    if isinstance(value, _SparseStandIn):
+        import scipy.sparse
+
+        state = value.state
+        data = np.asarray(_field(state, source, value.kind, "data"))
+        indices = np.asarray(_field(state, source, value.kind, "indices"))
+        indptr = np.asarray(_field(state, source, value.kind, "indptr"))
+        shape = tuple(int(size) for size in _field(state, source, value.kind, "_shape", "shape"))
+        builder = scipy.sparse.csc_matrix if value.format == "csc" else scipy.sparse.csr_matrix
+        try:
+            return builder((data, indices, indptr), shape=shape)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{source}: a pickled {value.kind} is inconsistent ({error})") from None
+    if isinstance(value, dict):
+        return {key: _rebuild(item, source) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rebuild(item, source) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_rebuild(item, source) for item in value)
+    if isinstance(value, _StandIn):  # pragma: no cover - every stand-in kind is handled above
+        raise ValueError(f"{source}: unexpected {value.kind} in the pickle")
+    return value
+
+
+def load_model_pickle(path: str | os.PathLike[str], *, encoding: str = "latin1") -> Any:
+    """Read a body-model pickle (SMPL ``basicModel_*.pkl``, smplx ``SMPL_*.pkl``) without chumpy, executing nothing.
+
+    Numpy arrays, plain containers, ``chumpy.ch.Ch`` arrays (returned as the numpy array they hold)
+    and scipy.sparse csc/csr matrices (rebuilt from their arrays) are accepted; any other global is
+    refused before anything is built.
+
+    Args:
+        path: the pickle file.
+        encoding: decoding of Python 2 strings (``"latin1"`` reads the Python 2 SMPL files).
+
+    Returns:
+        The unpickled object (for model files a dict of arrays, sparse matrices, strings).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        UnsafePickleError: the pickle names a global outside the allowed set (nothing was called).
+        ValueError: not a valid pickle, or a chumpy/sparse object without the expected fields.
+    """
+    file_path = Path(path)
+    if not file_path.is_file():
+        raise FileNotFoundError(f"no pickle file at {os.fspath(path)!r}")
+    source = str(file_path)
+    with file_path.open("rb") as handle:
+        try:
+            loaded = _ModelUnpickler(handle, source=source, encoding=encoding).load()
+        except UnsafePickleError as error:
+            message = str(error)
+            raise UnsafePickleError(message if message.startswith(source) else f"{source}: {message}") from None
+        except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError) as error:
+            raise ValueError(f"{source}: not a valid pickle ({type(error).__name__}: {error})") from None
+    return _rebuild(loaded, source)

@@ -68,3 +68,26 @@ def test_not_an_npz(tmp_path: Path) -> None:
         load_npz_objects(path)
     with pytest.raises(FileNotFoundError):
         load_npz_objects(tmp_path / "missing.npz")
+
+
+def test_model_pickle_refuses_computed_chumpy_and_foreign_reconstructors(tmp_path: Path) -> None:
+    from posekit.io.safe_pickle import load_model_pickle
+
+    computed = tmp_path / "computed.pkl"  # protocol 0: GLOBAL chumpy.ch_ops add, then an empty tuple, REDUCE
+    computed.write_bytes(b"cchumpy.ch_ops\nadd\n(tR.")
+    with pytest.raises(
+        UnsafePickleError, match=r"computed\.pkl: the pickle holds a computed chumpy object chumpy\.ch_ops\.add"
+    ):
+        load_model_pickle(computed)
+    foreign = tmp_path / "foreign.pkl"  # copy_reg._reconstructor(collections.OrderedDict, object, None)
+    foreign.write_bytes(b"ccopy_reg\n_reconstructor\n(ccollections\nOrderedDict\nc__builtin__\nobject\nNtR.")
+    with pytest.raises(
+        UnsafePickleError, match=r"foreign\.pkl: refusing to unpickle the global collections\.OrderedDict"
+    ):
+        load_model_pickle(foreign)
+    codec = tmp_path / "codec.pkl"  # _codecs.encode("x", "rot13")
+    codec.write_bytes(b"c_codecs\nencode\n(Vx\nVrot13\ntR.")
+    with pytest.raises(UnsafePickleError, match="only latin-1 text"):
+        load_model_pickle(codec)
+    with pytest.raises(FileNotFoundError, match="no pickle file"):
+        load_model_pickle(tmp_path / "absent.pkl")
