@@ -21,6 +21,12 @@ Models (official repository, file, configuration):
   ``PoseNet(nstack=2, inp_dim=32, oup_dim=16)``, 128x128 input; ``checkpoint.pt`` layout
   (``state_dict`` with ``model.module.`` prefixes, ``optimizer``, ``epoch``), including the
   never-used ``skip_layer`` weights the official code always creates.
+* HigherHRNet (HRNet/HigherHRNet-Human-Pose-Estimation, ``lib/models/pose_higher_hrnet.py`` with the
+  official ``lib/config`` and experiment yamls, which need ``yacs``): two small
+  ``PoseHigherResolutionNet`` s (the official head on a W16 trunk, model-zoo layout; every head key
+  changed on a W8 trunk, ``checkpoint.pth.tar`` layout), every output resolution, and the key/shape
+  table of every ``experiments/*/higher_hrnet/*.yaml`` built at full size on the meta device
+  (:func:`make_higherhrnet`).
 * VideoPose3D (facebookresearch/VideoPose3D, ``common/model.py`` and ``common/generators.py``):
   ``TemporalModel`` 17 -> 17 joints, 32 channels, filter widths [3, 3] (with a trajectory model,
   17 -> 1 joint) and [3, 3, 3] causal; the ``.bin`` layout (``epoch``, ``lr``, ``optimizer``,
@@ -59,6 +65,10 @@ ones below; plain ``git archive`` copies need ``--commit``, git work trees are r
         --commit hourglass=ceedc14b9b8814ba641f4a00baa5d0af153588a9 \\
         --commit videopose3d=1afb1ca0f1237776518469876342fc8669d3f6a9
 
+    # HigherHRNet (yacs and pyyaml importable, e.g. PYTHONPATH=.:/path/to/yacs):
+    .venv/bin/python benchmarks/make_parity_fixtures.py --higherhrnet-repo /tmp/hhrnet \\
+        --commit higherhrnet=aa23881492ff511185acf756a2e14725cc4ab4d7
+
 Any repository option may be left out to skip (and keep) that family's fixtures. Reruns with the
 same seed write byte-identical files (checked with torch 2.13 and NumPy 2 on CPU). The copies
 under ``/tmp`` above are ``git archive`` exports of those commits (for example from the search
@@ -71,6 +81,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import lzma
 import math
 import subprocess
 import sys
@@ -91,6 +102,7 @@ REPOSITORIES = {
     "simplebaseline": "microsoft/human-pose-estimation.pytorch",
     "hourglass": "princeton-vl/pytorch_stacked_hourglass",
     "videopose3d": "facebookresearch/VideoPose3D",
+    "higherhrnet": "HRNet/HigherHRNet-Human-Pose-Estimation",
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision Normalize of the official data pipelines
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -455,6 +467,220 @@ def make_hourglass(repository: Path, commit: str, generator: torch.Generator) ->
 
 
 # ---------------------------------------------------------------------------------------------
+# HigherHRNet.
+
+# The official experiments (``experiments/<file>``) -> the posekit variant with that architecture.
+HIGHERHRNET_EXPERIMENTS = {
+    "coco/higher_hrnet/w32_512_adam_lr1e-3.yaml": "higherhrnet_w32_512",
+    "coco/higher_hrnet/w32_640_adam_lr1e-3.yaml": "higherhrnet_w32_640",
+    "coco/higher_hrnet/w48_640_adam_lr1e-3.yaml": "higherhrnet_w48_640",
+    "crowd_pose/higher_hrnet/w32_512_adam_lr1e-3.yaml": "higherhrnet_w32_512_crowdpose",
+    "crowd_pose/higher_hrnet/w32_512_adam_lr1e-3_coco.yaml": "higherhrnet_w32_512_crowdpose",
+    "crowd_pose/higher_hrnet/w32_512_adam_lr1e-3_syncbn.yaml": "higherhrnet_w32_512_crowdpose",
+    "crowd_pose/higher_hrnet/w32_640_adam_lr1e-3.yaml": "higherhrnet_w32_640_crowdpose",
+    "crowd_pose/higher_hrnet/w48_640_adam_lr1e-3.yaml": "higherhrnet_w48_640_crowdpose",
+}
+
+
+def official_higherhrnet_config(repository: Path) -> Any:
+    """The official default config (``lib/config``, a yacs ``CfgNode``), imported from the checkout."""
+    sys.path.insert(0, str(repository / "lib"))
+    try:
+        config = importlib.import_module("config")
+    except ModuleNotFoundError as error:
+        raise SystemExit(
+            f"the official HigherHRNet config needs {error.name!r} (pip install yacs pyyaml, or put them on PYTHONPATH)"
+        ) from None
+    finally:
+        sys.path.remove(str(repository / "lib"))
+    return config.cfg
+
+
+def higherhrnet_experiment(default: Any, repository: Path, experiment: str, **changes: Any) -> Any:
+    """The official config of ``experiments/<experiment>``, with ``changes`` (``"MODEL.EXTRA.STAGE2.NUM_MODULES"``:
+    value) applied the official way (``merge_from_list``)."""
+    config = default.clone()
+    config.defrost()
+    config.merge_from_file(str(repository / "experiments" / experiment))
+    config.merge_from_list([item for key, value in changes.items() for item in (key, value)])
+    config.freeze()
+    return config
+
+
+def higherhrnet_model_config(config: Any) -> dict[str, Any]:
+    """The config keys the official network reads (JSON-able), for the fixture and its test."""
+    extra = config.MODEL.EXTRA
+    stages = {
+        name: {key: extra[name][key] for key in ("NUM_MODULES", "NUM_BLOCKS", "NUM_CHANNELS")}
+        for name in ("STAGE2", "STAGE3", "STAGE4")
+    }
+    deconv = {
+        key: extra.DECONV[key]
+        for key in ("NUM_DECONVS", "NUM_CHANNELS", "KERNEL_SIZE", "NUM_BASIC_BLOCKS", "CAT_OUTPUT")
+    }
+    return json.loads(
+        json.dumps(
+            {
+                "NUM_JOINTS": config.MODEL.NUM_JOINTS,
+                "TAG_PER_JOINT": config.MODEL.TAG_PER_JOINT,
+                "WITH_AE_LOSS": list(config.LOSS.WITH_AE_LOSS),
+                "FINAL_CONV_KERNEL": extra.FINAL_CONV_KERNEL,
+                "INPUT_SIZE": config.DATASET.INPUT_SIZE,
+                **stages,
+                "DECONV": deconv,
+            }
+        )
+    )
+
+
+def higherhrnet_stage(modules: int, branches: int, width: int) -> dict[str, Any]:
+    """``merge_from_list`` changes making ``STAGE{branches}`` ``modules`` modules of a W``width`` trunk."""
+    stage = f"MODEL.EXTRA.STAGE{branches}"
+    return {
+        f"{stage}.NUM_MODULES": modules,
+        f"{stage}.NUM_CHANNELS": [width * 2**branch for branch in range(branches)],
+    }
+
+
+def make_higherhrnet(repository: Path, commit: str, generator: torch.Generator) -> dict[str, Any]:
+    """Two small official HigherHRNets in float64, and the key/shape tables of every official experiment.
+
+    Cases (each: official config, posekit variant + builder arguments, checkpoint layout, input, outputs):
+
+    * ``official_layout``: ``w32_512_adam_lr1e-3.yaml`` made small -- W16 trunk, one module per stage
+      (stem, ``layer1`` and 4 blocks per branch are fixed by the official code), the official head
+      (one 4x4 deconvolution over features + heatmaps + tags, 4 basic blocks, tags at 1/4 only),
+      17 joints, a 32x64 image; model-zoo layout (plain state dict).
+    * ``general``: the crowd_pose ``w32_512`` yaml with every head key changed -- W8 trunk, 14 joints,
+      one shared tag map (``TAG_PER_JOINT`` false), tags at 1/4 and 1/2, two deconvolutions (kernels 3
+      and 2, the second without the concatenation, 12 and 8 channels), one basic block, 3x3 final
+      layers, a 32x32 image; ``checkpoint.pth.tar`` layout (``module.`` prefixes under ``state_dict``).
+
+    Every yaml under ``experiments/*/higher_hrnet/`` is also built at full size on the meta device
+    (no memory, no initialisation) and its ``{name: shape}`` table stored, xz-compressed JSON.
+    """
+    module = import_file("official_pose_higher_hrnet", repository / "lib" / "models" / "pose_higher_hrnet.py")
+    default = official_higherhrnet_config(repository)
+    cases = {
+        "official_layout": {
+            "experiment": "coco/higher_hrnet/w32_512_adam_lr1e-3.yaml",
+            "changes": {
+                **higherhrnet_stage(1, 2, 16),
+                **higherhrnet_stage(1, 3, 16),
+                **higherhrnet_stage(1, 4, 16),
+                "MODEL.EXTRA.DECONV.NUM_CHANNELS": [16],
+            },
+            "posekit": (
+                "higherhrnet_w16_256",
+                {"num_modules": [1, 1, 1], "num_blocks": 4, "stem_channels": 64, "num_basic_blocks": 4},
+            ),
+            "image_size": (32, 64),
+            "prefix": "",
+            "container": {"state_dict_key": None, "extra": {}},
+            "seed": 2411,
+        },
+        "general": {
+            "experiment": "crowd_pose/higher_hrnet/w32_512_adam_lr1e-3.yaml",
+            "changes": {
+                **higherhrnet_stage(1, 2, 8),
+                **higherhrnet_stage(1, 3, 8),
+                **higherhrnet_stage(1, 4, 8),
+                "MODEL.TAG_PER_JOINT": False,
+                "MODEL.EXTRA.FINAL_CONV_KERNEL": 3,
+                "MODEL.EXTRA.DECONV.NUM_DECONVS": 2,
+                "MODEL.EXTRA.DECONV.NUM_CHANNELS": [12, 8],
+                "MODEL.EXTRA.DECONV.KERNEL_SIZE": [3, 2],
+                "MODEL.EXTRA.DECONV.NUM_BASIC_BLOCKS": 1,
+                "MODEL.EXTRA.DECONV.CAT_OUTPUT": [True, False],
+                "LOSS.NUM_STAGES": 3,
+                "LOSS.WITH_AE_LOSS": [True, True, False],
+                "LOSS.WITH_HEATMAPS_LOSS": [True, True, True],
+            },
+            "posekit": (
+                "higherhrnet_w32_512_crowdpose",
+                {
+                    "width": 8,
+                    "num_modules": [1, 1, 1],
+                    "tag_per_joint": False,
+                    "with_tags": [True, True, False],
+                    "num_deconvs": 2,
+                    "deconv_channels": [12, 8],
+                    "deconv_kernel_sizes": [3, 2],
+                    "num_basic_blocks": 1,
+                    "cat_output": [True, False],
+                    "final_conv_kernel": 3,
+                },
+            ),
+            "image_size": (32, 32),
+            "prefix": "module.",  # tools/dist_train.py: save_checkpoint of the DDP model
+            "container": {
+                "state_dict_key": "state_dict",
+                "extra": {"epoch": 300, "model": "pose_higher_hrnet", "perf": 299},
+            },
+            "seed": 2412,
+        },
+    }
+    fixture: dict[str, Any] = {
+        "fixture_version": FIXTURE_VERSION,
+        "family": "higherhrnet",
+        "official_repository": REPOSITORIES["higherhrnet"],
+        "official_commit": commit,
+        "official_file": "lib/models/pose_higher_hrnet.py",
+        "cases": {},
+    }
+    for name, case in cases.items():
+        config = higherhrnet_experiment(default, repository, case["experiment"], **case["changes"])
+        official = module.PoseHigherResolutionNet(config)
+        height, width = case["image_size"]
+        # BatchNorm statistics from larger images than the test one, so that even the 1/32 branch sees
+        # 64 positions (a 1x1 map over a batch of 2 gives near-zero variances and outputs of 1e8)
+        calibration = torch.rand((4, 3, 128, 128), generator=generator)
+        scales = randomise(official, case["seed"], generator, calibrator(official, imagenet_normalise(calibration)))
+        state = {key: tensor.detach().clone() for key, tensor in official.state_dict().items()}
+        images = random_images(generator, height, width)
+        with torch.no_grad():
+            outputs_float32 = official(imagenet_normalise(to_unit_nchw(images, torch.float32)))
+            official.double()
+            outputs = official(imagenet_normalise(to_unit_nchw(images, torch.float64)))
+            official.float()
+        extra = dict(case["container"]["extra"])
+        if case["container"]["state_dict_key"] is not None:
+            extra["optimizer"] = fresh_optimizer_state(official, lr=1.5e-3)
+        variant, arguments = case["posekit"]
+        entry = {
+            "official_experiment": case["experiment"],
+            "official_config": json.dumps(higherhrnet_model_config(config), sort_keys=True),
+            "posekit_model": variant,
+            "posekit_arguments": json.dumps(arguments, sort_keys=True),
+            "checkpoint_state_dict_key": case["container"]["state_dict_key"],
+            "checkpoint_extra": extra,
+            **split_state(state, scales, case["prefix"], case["seed"]),
+            "images": images,
+            "official_outputs": [output.to(torch.float32) for output in outputs],
+            # per output: the official float32 run's distance from its float64 one, relative to max |value|
+            "official_float32_relative_error": [
+                float((low.double() - high).abs().max() / high.abs().max())
+                for low, high in zip(outputs_float32, outputs, strict=True)
+            ],
+        }
+        check_rebuild(entry, state, case["prefix"])
+        fixture["cases"][name] = entry
+    tables: dict[str, Any] = {}
+    for experiment in HIGHERHRNET_EXPERIMENTS:
+        config = higherhrnet_experiment(default, repository, experiment)
+        with torch.device("meta"):
+            official = module.PoseHigherResolutionNet(config)
+        tables[experiment] = {
+            "config": higherhrnet_model_config(config),
+            "keys": [[key, list(tensor.shape)] for key, tensor in official.state_dict().items()],
+        }
+    packed = lzma.compress(json.dumps(tables, sort_keys=True).encode(), preset=9)
+    fixture["experiments"] = HIGHERHRNET_EXPERIMENTS
+    fixture["experiment_tables_xz_json"] = torch.frombuffer(bytearray(packed), dtype=torch.uint8).clone()
+    return fixture
+
+
+# ---------------------------------------------------------------------------------------------
 # VideoPose3D.
 
 
@@ -626,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simplebaseline-repo", type=Path, help="copy of microsoft/human-pose-estimation.pytorch")
     parser.add_argument("--hourglass-repo", type=Path, help="copy of princeton-vl/pytorch_stacked_hourglass")
     parser.add_argument("--videopose3d-repo", type=Path, help="copy of facebookresearch/VideoPose3D")
+    parser.add_argument("--higherhrnet-repo", type=Path, help="copy of HRNet/HigherHRNet-Human-Pose-Estimation")
     parser.add_argument("--commit", action="append", default=[], help="FAMILY=SHA of a copy that is not a git tree")
     parser.add_argument("--output", type=Path, default=Path("tests/fixtures/official"))
     parser.add_argument("--seed", type=int, default=0, help="torch seed of the 1-D parameters, statistics and inputs")
@@ -637,8 +864,15 @@ def main(argv: list[str] | None = None) -> int:
         "simplebaseline": (arguments.simplebaseline_repo, make_simplebaseline),
         "hourglass": (arguments.hourglass_repo, make_hourglass),
     }
-    if not any(repository for repository, _ in builders.values()) and not arguments.videopose3d_repo:
-        parser.error("give at least one of --hrnet-repo, --simplebaseline-repo, --hourglass-repo, --videopose3d-repo")
+    if (
+        not any(repository for repository, _ in builders.values())
+        and not arguments.videopose3d_repo
+        and not arguments.higherhrnet_repo
+    ):
+        parser.error(
+            "give at least one of --hrnet-repo, --simplebaseline-repo, --hourglass-repo, --videopose3d-repo, "
+            "--higherhrnet-repo"
+        )
     written: list[Path] = []
     for family, (repository, build) in builders.items():
         if repository is None:
@@ -670,6 +904,20 @@ def main(argv: list[str] | None = None) -> int:
                     f"{float(entry['official_poses'].abs().max()):.3g}, official float32 vs float64: "
                     f"{entry['official_float32_relative_error']:.2e} of max |value|"
                 )
+    if arguments.higherhrnet_repo is not None:
+        repository = arguments.higherhrnet_repo
+        generator = torch.Generator().manual_seed(arguments.seed)
+        torch.manual_seed(arguments.seed)
+        fixture = make_higherhrnet(repository, repository_commit(repository, commits, "higherhrnet"), generator)
+        written.append(save_checkpoint(arguments.output / "higherhrnet_parity.pt", fixture))
+        for name, entry in fixture["cases"].items():
+            shapes = ", ".join(str(tuple(output.shape)) for output in entry["official_outputs"])
+            errors = ", ".join(f"{error:.2e}" for error in entry["official_float32_relative_error"])
+            print(
+                f"higherhrnet {name}: {len(entry['state_dict_keys'])} tensors; official outputs {shapes}; "
+                f"official float32 vs float64: {errors} of max |value|"
+            )
+        print(f"higherhrnet: key/shape tables of {len(fixture['experiments'])} official experiments")
     for path in written:
         torch.load(path, weights_only=True)  # every fixture must read without unpickling objects
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

@@ -31,6 +31,7 @@ _MODEL_MODULES: tuple[str, ...] = (
     "posekit.models.pose2d.integral",
     "posekit.models.pose2d.dscnn",
     "posekit.models.lift3d.zoo",
+    "posekit.models.bottomup.higher_hrnet",
 )
 
 
@@ -92,5 +93,9 @@ def get_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module
     if weights is not None:
         from posekit.io.checkpoint import load_model_weights
 
-        load_model_weights(model, weights)
+        try:
+            load_model_weights(model, weights)
+        except ValueError as error:  # name the file once (most messages already start with it)
+            message = str(error)
+            raise ValueError(message if message.startswith(str(weights)) else f"{weights}: {message}") from None
     return model

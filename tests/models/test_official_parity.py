@@ -15,6 +15,8 @@ explains every choice), which imports the official model files from local copies
         --commit simplebaseline=49f3f4458c9d5917c75c37a6db48c6a0d7cd89a1 \\
         --commit hourglass=ceedc14b9b8814ba641f4a00baa5d0af153588a9 \\
         --commit videopose3d=1afb1ca0f1237776518469876342fc8669d3f6a9
+    .venv/bin/python benchmarks/make_parity_fixtures.py --higherhrnet-repo /tmp/hhrnet \\
+        --commit higherhrnet=aa23881492ff511185acf756a2e14725cc4ab4d7   # yacs importable
 
 Official commits: leoxiaobin/deep-high-resolution-net.pytorch 6f69e46 (``lib/models/pose_hrnet.py``),
 microsoft/human-pose-estimation.pytorch 49f3f44 (``lib/models/pose_resnet.py``),
@@ -36,6 +38,11 @@ and random BatchNorm running statistics, eval mode):
   :func:`posekit.models.lift3d.load_lifter`: :func:`~posekit.inference.lift_sequence` against the
   official evaluation (``UnchunkedGenerator`` edge padding, causal shift, flip averaging), the
   plain forward on windows, and the strided training model against ``TemporalModelOptimized1f``.
+* HigherHRNet (HRNet/HigherHRNet-Human-Pose-Estimation aa23881, ``lib/models/pose_higher_hrnet.py``):
+  the official head on a W16 trunk (model-zoo file) and a W8 network with every head key changed
+  (``checkpoint.pth.tar``), loaded by :func:`~posekit.models.bottomup.load_bottomup_model`, every
+  output resolution at the 2D bars; and the key names, order and shapes of every official
+  experiment yaml against its registered variant (full size, meta device).
 
 The official outputs were computed in float64 from float32 weights, so posekit in float64 must
 agree to rounding: the 2D heatmaps are stored rounded to float32, hence a tolerance of 1e-6 of
@@ -55,6 +62,8 @@ official-layout checkpoint file before loading it through posekit.
 from __future__ import annotations
 
 import copy
+import json
+import lzma
 import math
 from pathlib import Path
 from typing import Any
@@ -64,6 +73,7 @@ import pytest
 import torch
 
 from posekit.inference import lift_sequence
+from posekit.models.bottomup import VARIANTS, HigherHRNet, load_bottomup_model
 from posekit.models.lift3d import load_lifter
 from posekit.models.lift3d.videopose3d import TemporalModelOptimized1f
 from posekit.models.pose2d.base import Pose2DModel, normalize_images
@@ -287,3 +297,106 @@ def test_videopose3d_equals_official(name: str, dtype: torch.dtype, videopose3d_
         strided.load_state_dict(lifter.pose_model.state_dict())
         strided_poses = strided.to(dtype).eval()(entry["strided_windows"].to(dtype))
         assert_close_to(strided_poses, entry["official_strided_poses"], relative, f"{name} strided")
+
+
+# --------------------------------------------------------------------------------------------- HigherHRNet
+# Official commit: HRNet/HigherHRNet-Human-Pose-Estimation aa23881 (``lib/models/pose_higher_hrnet.py``,
+# ``lib/config``, ``experiments/*/higher_hrnet/*.yaml``), written by ``make_parity_fixtures.py
+# --higherhrnet-repo /tmp/hhrnet --commit higherhrnet=aa23881492ff511185acf756a2e14725cc4ab4d7`` (yacs on the path).
+# Two small official networks (``official_layout``: the official head on a W16 trunk, model-zoo file;
+# ``general``: every head key changed, ``checkpoint.pth.tar`` file), every output resolution compared;
+# and the key/shape table of every official experiment yaml against its posekit variant.
+
+HIGHERHRNET_LAYOUTS = {"official_layout": ("", None), "general": ("module.", "state_dict")}
+
+
+@pytest.fixture(scope="module")
+def higherhrnet_parity() -> dict[str, Any]:
+    return load_fixture("higherhrnet_parity.pt")
+
+
+def higherhrnet_arguments(entry: dict[str, Any]) -> dict[str, Any]:
+    """The posekit builder arguments of a fixture case (JSON lists -> tuples)."""
+    arguments = json.loads(entry["posekit_arguments"])
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in arguments.items()}
+
+
+@pytest.fixture(scope="module")
+def higherhrnet_models(
+    higherhrnet_parity: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, HigherHRNet]:
+    """Case -> posekit HigherHRNet loaded from the official-layout file by ``load_bottomup_model``."""
+    directory = tmp_path_factory.mktemp("official_higherhrnet")
+    models = {}
+    for name, entry in higherhrnet_parity["cases"].items():
+        path = directory / f"{name}.pth.tar"
+        torch.save(official_checkpoint(entry), path)
+        models[name] = load_bottomup_model(entry["posekit_model"], path, **higherhrnet_arguments(entry))
+        # get_model(name, weights=...) reads the same file to the same weights
+        registry_model = get_model(entry["posekit_model"], weights=str(path), **higherhrnet_arguments(entry))
+        for key, tensor in registry_model.state_dict().items():
+            assert torch.equal(tensor, models[name].state_dict()[key]), key
+    return models
+
+
+def test_higherhrnet_fixture_is_official_output(higherhrnet_parity: dict[str, Any]) -> None:
+    assert higherhrnet_parity["fixture_version"] == FIXTURE_VERSION and higherhrnet_parity["family"] == "higherhrnet"
+    assert higherhrnet_parity["official_commit"] == "aa23881492ff511185acf756a2e14725cc4ab4d7"
+    assert set(higherhrnet_parity["cases"]) == set(HIGHERHRNET_LAYOUTS)
+    for name, (prefix, key) in HIGHERHRNET_LAYOUTS.items():
+        entry = higherhrnet_parity["cases"][name]
+        assert entry["checkpoint_state_dict_key"] == key
+        assert all(official.startswith(prefix) for official in entry["state_dict_keys"])
+        names = {official.removeprefix(prefix) for official in entry["state_dict_keys"]}
+        assert {"conv1.weight", "stage4.0.fuse_layers.0.3.0.weight", "final_layers.1.bias"} <= names
+        assert "deconv_layers.0.0.0.weight" in names and not any(n.startswith("backbone.") for n in names)
+    # the official head: a 4x4 transposed convolution over 16 + 34 channels, then 4 basic blocks
+    official = higherhrnet_parity["cases"]["official_layout"]
+    shapes = dict(zip(official["kernel_names"], official["kernel_shapes"], strict=True))
+    assert shapes["deconv_layers.0.0.0.weight"] == [16 + 34, 16, 4, 4]
+    assert "deconv_layers.0.4.0.conv2.weight" in shapes and "deconv_layers.0.5.0.conv1.weight" not in shapes
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", sorted(HIGHERHRNET_LAYOUTS))
+def test_higherhrnet_outputs_equal_official(
+    case: str, dtype: torch.dtype, higherhrnet_parity: dict[str, Any], higherhrnet_models: dict[str, HigherHRNet]
+) -> None:
+    entry = higherhrnet_parity["cases"][case]
+    model = copy.deepcopy(higherhrnet_models[case]).to(dtype)
+    images = entry["images"].permute(0, 3, 1, 2).to(dtype) / 255.0  # (B, H, W, 3) uint8 -> (B, 3, H, W)
+    with torch.no_grad():
+        outputs = model(normalize_images(images))
+    references = entry["official_outputs"]
+    assert len(outputs) == len(references) == len(model.with_tags)
+    for index, (output, reference, official_float32) in enumerate(
+        zip(outputs, references, entry["official_float32_relative_error"], strict=True)
+    ):
+        assert output.shape == reference.shape
+        scale = float(reference.abs().max())
+        assert scale > 1.0  # a degenerate (all-zero) reference would prove nothing
+        relative = 1e-6 if dtype == torch.float64 else max(20.0 * official_float32, 1e-4)
+        error = float((output.to(torch.float64) - reference.to(torch.float64)).abs().max())
+        assert error <= relative * scale, f"{case} output {index} {dtype}: max |posekit - official| = {error:.3e}"
+
+
+def test_every_official_experiment_equals_its_variant(higherhrnet_parity: dict[str, Any]) -> None:
+    tables = json.loads(lzma.decompress(higherhrnet_parity["experiment_tables_xz_json"].numpy().tobytes()))
+    experiments = higherhrnet_parity["experiments"]
+    assert set(tables) == set(experiments) and len(experiments) == 8
+    assert set(experiments.values()) == {name for name in VARIANTS if VARIANTS[name].official_config}
+    with torch.device("meta"):  # full size, no memory
+        models = {variant: get_model(variant) for variant in set(experiments.values())}
+    for experiment, variant in experiments.items():
+        config, official = tables[experiment]["config"], tables[experiment]["keys"]
+        model = models[variant]
+        assert isinstance(model, HigherHRNet)
+        remapped = model.remap_state_dict({key: torch.empty(shape, device="meta") for key, shape in official})
+        ours = [(key, list(tensor.shape)) for key, tensor in model.state_dict().items()]
+        assert [(key, list(tensor.shape)) for key, tensor in remapped.items()] == ours, experiment
+        assert len(ours) == 1810 and sum(key.startswith("backbone.") for key, _ in ours) == 1752
+        deconv = config["DECONV"]
+        assert (config["NUM_JOINTS"], config["TAG_PER_JOINT"]) == (model.num_joints, model.tag_per_joint)
+        assert tuple(config["WITH_AE_LOSS"]) == model.with_tags and config["INPUT_SIZE"] == model.input_size
+        assert tuple(deconv["CAT_OUTPUT"]) == model.cat_output and deconv["NUM_DECONVS"] == len(model.deconv_layers)
+        assert model.skeleton == ("crowdpose" if experiment.startswith("crowd_pose") else "coco")
