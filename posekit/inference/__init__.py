@@ -9,6 +9,8 @@ Where things are:
 * :mod:`~posekit.inference.topdown`: :class:`TopDownPipeline` (person detector + per-person
   estimator) and the BlazePose pipeline builder; :mod:`~posekit.inference.model_estimator`: any
   registered 2D model as the per-person estimator;
+* :mod:`~posekit.inference.bottomup`: :class:`BottomUpEstimator`, whole-image bottom-up estimation
+  (HigherHRNet + associative-embedding grouping, the official test pipeline);
 * :mod:`~posekit.inference.blazepose`: the bundled BlazePose detector and landmark model;
   :mod:`~posekit.inference.detections`, :mod:`~posekit.inference.box_file` (boxes from a file) and
   :mod:`~posekit.inference.tiling`: person detection;
@@ -49,6 +51,8 @@ _LAZY: dict[str, str] = {
     "VideoLifter": "posekit.inference.lift3d.video",
     "lift_people": "posekit.inference.lift3d.video",
     "ModelPoseEstimator": "posekit.inference.model_estimator",
+    "BottomUpEstimator": "posekit.inference.bottomup",
+    "build_bottomup_estimator": "posekit.inference.bottomup",
     "build_model_estimator": "posekit.inference.model_estimator",
     "PredictOptions": "posekit.inference.predict",
     "PredictResult": "posekit.inference.predict",
