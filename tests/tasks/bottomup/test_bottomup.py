@@ -11,9 +11,19 @@ import numpy as np
 import pytest
 import torch
 
+from posekit.codecs.associative_embedding import AssociativeEmbedding
 from posekit.config import load_config
 from posekit.tasks import get_task, load_task_config, read_config_file
-from posekit.tasks.bottomup import BottomUpConfig, LossConfig, build_codec, build_loss, build_model, training_losses
+from posekit.tasks.bottomup import (
+    BottomUpConfig,
+    LossConfig,
+    build_codec,
+    build_loss,
+    build_model,
+    load_records,
+    training_losses,
+)
+from posekit.tasks.bottomup.evaluate import build_estimator
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIGS = (
@@ -71,6 +81,78 @@ def test_derived_codec_and_loss_follow_the_model(tmp_path: Path) -> None:
     crowdpose = dataclasses.replace(config, data=dataclasses.replace(config.data, skeleton="crowdpose"))
     with pytest.raises(ValueError, match="predicts 17 joints but data.skeleton 'crowdpose' has 14"):
         build_model(crowdpose)
+
+
+class _PerfectNetwork(torch.nn.Module):
+    """Returns the codec's targets of the current image as network outputs: heatmaps, then tag maps
+    holding ``person + 1`` at each labelled joint (a network that has learnt the task exactly)."""
+
+    num_joints = 17
+    tag_per_joint = True
+    with_tags = (True, False)
+    input_size = 128
+    skeleton = "coco"
+
+    def __init__(self, joints: dict[int, np.ndarray]) -> None:
+        super().__init__()
+        self.codec = AssociativeEmbedding(128, (32, 64), 17)
+        self.joints = joints
+        self.current = 0
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        joints = self.joints[self.current]
+        target = self.codec.encode(joints[..., :2], (joints[..., 2] > 0).astype(np.float64))
+        tags = np.zeros_like(target.heatmaps[0])
+        for person, rows in enumerate(target.joints[0]):
+            for flat, visible in rows:
+                if visible:
+                    tags.reshape(-1)[flat] = person + 1.0
+        low = np.concatenate([target.heatmaps[0], tags])[None]  # (1, 2K, 32, 32)
+        return [torch.from_numpy(low), torch.from_numpy(target.heatmaps[1][None])]
+
+
+def test_evaluation_of_perfect_outputs_scores_high(tmp_path: Path) -> None:
+    """The whole evaluation path (estimator, grouping, back-transform, COCO results, pycocotools) on exact maps."""
+    from posekit.io.images import write_image
+    from posekit.tasks.bottomup.evaluate import compute_metrics, predict_results
+
+    rng = np.random.default_rng(0)
+    images, annotations, joints = [], [], {}
+    # a standing person's 17 COCO joints around its centre, in pixels
+    template = np.array([[0, -30], [-3, -33], [3, -33], [-6, -31], [6, -31], [-10, -20], [10, -20], [-14, -5],
+                         [14, -5], [-15, 8], [15, 8], [-7, 5], [7, 5], [-8, 20], [8, 20], [-8, 35], [8, 35]],
+                        dtype=np.float64)  # fmt: skip
+    for image_id in (1, 2, 3):
+        people = []
+        for centre_x in rng.permutation([28.0, 64.0, 100.0])[: 1 + image_id % 3]:
+            points = template + [centre_x, 64.0] + rng.normal(0, 1.0, template.shape)
+            people.append(np.concatenate([points, np.full((17, 1), 2.0)], axis=1))
+            box = [points[:, 0].min(), points[:, 1].min(), np.ptp(points[:, 0]), np.ptp(points[:, 1])]
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+                                "keypoints": people[-1].reshape(-1).round(2).tolist(), "num_keypoints": 17,
+                                "bbox": box, "area": box[2] * box[3]})  # fmt: skip
+        joints[image_id] = np.asarray(people)
+        write_image(tmp_path / f"{image_id}.png", np.zeros((128, 128, 3), np.uint8))
+        images.append({"id": image_id, "file_name": f"{image_id}.png", "width": 128, "height": 128})
+    categories = [{"id": 1, "name": "person"}]
+    path = tmp_path / "val.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    config = _small_config(tmp_path, str(path), str(tmp_path))
+    config = dataclasses.replace(
+        config,
+        data=dataclasses.replace(config.data, val_annotations=str(path), val_images=str(tmp_path)),
+        eval=dataclasses.replace(config.eval, flip_test=False),
+    )
+    network = _PerfectNetwork(joints)
+    records = load_records(config, "val")
+    estimator = build_estimator(config, network, "cpu")  # type: ignore[arg-type]
+    results = []
+    for entry in records.images:
+        network.current = entry.image_id
+        results += predict_results(estimator, dataclasses.replace(records, images=(entry,)))
+    assert len(results) == sum(len(people) for people in joints.values())
+    metrics = compute_metrics(config, records, results)
+    assert metrics["AP50"] == 1.0 and metrics["AP"] > 0.9, metrics
 
 
 @pytest.mark.slow
