@@ -65,3 +65,23 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(ValueError, match="one array per output size"):
         codec.encode_joints([np.zeros((1, 17, 3))])
     assert codec.heatmap_size == (16, 16) and codec.input_size == (64, 64)
+
+
+def test_decode_groups_encoded_people() -> None:
+    """Round trip: encoded heatmaps plus one tag value per person decode to the same people."""
+    codec = AssociativeEmbedding(128, [32], 3)
+    joints = np.array(
+        [[[4.0, 5.0, 2], [10.0, 6.0, 2], [7.0, 20.0, 2]], [[22.0, 8.0, 2], [28.0, 9.0, 2], [25.0, 24.0, 2]]]
+    )
+    target = codec.encode_joints([joints])
+    tags = np.zeros((3, 32, 32, 1), dtype=np.float32)
+    for person, rows in enumerate(target.joints[0]):
+        for flat, visible in rows:
+            if visible:
+                tags.reshape(-1)[flat] = 5.0 * person
+    people, scores = codec.decode(target.heatmaps[0], tags)
+    assert people.shape == (2, 3, 4) and scores.shape == (2,)
+    order = np.argsort(people[:, 0, 0])
+    # the peaks are read back at their pixels (+0.5, the official decoder's convention, see ae_grouping)
+    np.testing.assert_allclose(people[order, :, :2], joints[:, :, :2] + 0.5, atol=0.26)
+    np.testing.assert_allclose(scores, 1.0, atol=1e-6)
