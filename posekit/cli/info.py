@@ -1,4 +1,4 @@
-"""``posekit info``: version, torch and device, optional backends, registered models."""
+"""``posekit info``: version, torch and device, optional backends, registered models (bottom-up ones apart)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def collect_info() -> dict[str, Any]:
 
     from posekit import __version__
     from posekit.models import list_models
+    from posekit.models.bottomup import is_bottomup_model
     from posekit.skeletons import list_skeletons
 
     if torch.cuda.is_available():
@@ -46,6 +47,7 @@ def collect_info() -> dict[str, Any]:
         "backends": backends,
         "skeletons": list_skeletons(),
         "models": list_models(),
+        "bottomup_models": [name for name in list_models() if is_bottomup_model(name)],
     }
 
 
@@ -61,5 +63,7 @@ def main(argv: Sequence[str]) -> int:
     print(f"device    {info['device']}")
     print("backends  " + ", ".join(f"{k}: {v}" for k, v in info["backends"].items()))
     print("skeletons " + ", ".join(info["skeletons"]))
-    print(f"models    ({len(info['models'])}) " + ", ".join(info["models"]))
+    single = [name for name in info["models"] if name not in info["bottomup_models"]]
+    print(f"models    ({len(single)}) " + ", ".join(single))
+    print(f"bottom-up ({len(info['bottomup_models'])}) " + ", ".join(info["bottomup_models"]))
     return 0

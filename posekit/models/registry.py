@@ -84,18 +84,22 @@ def get_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module
         **kwargs: keyword arguments of the variant's builder.
 
     Raises:
-        ValueError: unknown name (the message names the closest registered ones, or lists them all).
+        ValueError: unknown name (the message names the closest registered ones, or lists them all),
+            or weights that do not fit the model (one message starting with the weights file).
     """
     _import_model_modules()
     if name not in _REGISTRY:
         raise ValueError(unknown_model_message(name, sorted(_REGISTRY)))
     model = _REGISTRY[name](**kwargs)
     if weights is not None:
+        from pathlib import Path
+
         from posekit.io.checkpoint import load_model_weights
 
         try:
             load_model_weights(model, weights)
         except ValueError as error:  # name the file once (most messages already start with it)
             message = str(error)
-            raise ValueError(message if message.startswith(str(weights)) else f"{weights}: {message}") from None
+            named = message.startswith((str(weights), str(Path(weights))))
+            raise ValueError(message if named else f"{weights}: {message}") from None
     return model

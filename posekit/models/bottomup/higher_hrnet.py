@@ -313,15 +313,15 @@ VARIANTS: dict[str, BottomUpVariant] = {
 
 
 def _suggest(model: HigherHRNet, *, joints: int, width: int) -> str:
-    """``use <variant>``: the official variant with ``joints`` and ``width`` (same input size first), else kwargs."""
+    """``use <variant>``: the registered variant with ``joints`` and ``width`` (same input size first), else kwargs."""
     own = VARIANTS.get(model.variant)
+    if own is not None and width == model.backbone.out_channels:  # same trunk (maybe overridden): the variant's width
+        width = own.width
     candidates = sorted(
         (
             name
             for name, variant in VARIANTS.items()
-            if variant.width == width
-            and get_skeleton(variant.skeleton).num_keypoints == joints
-            and variant.official_config is not None
+            if variant.width == width and get_skeleton(variant.skeleton).num_keypoints == joints
         ),
         key=lambda name: (own is None or VARIANTS[name].input_size != own.input_size, name),
     )
