@@ -31,17 +31,22 @@ scores, same order, float32 bit-identical. The steps, in the official order:
 
 Pixel-centre convention: the official one, kept as is so results stay identical: a map pixel
 ``(col, row)`` is reported at ``(col + 0.5 +- 0.25, row + 0.5 +- 0.25)`` with ``adjust`` (plain
-``(col, row)`` without), in *map* pixels (the aggregated maps are at input resolution);
-:mod:`posekit.inference.bottomup` maps them back to the image as the official ``get_final_preds``.
+``(col, row)`` without; refilled joints always get the ``+ 0.5 +- 0.25``), in *map* pixels (the
+aggregated maps are at input resolution); :mod:`posekit.inference.bottomup` maps them back to the
+image as the official ``get_final_preds``.
 
 Speed: the official code spends its time in torch's 5x5 max-pool over all ``K x H x W`` pixels and
-in ``refine``, which converts the maps per person and searches every joint type of every person
-over the whole map. Here the max-pool is OpenCV's dilation (the same maxima, -inf padded), top-k
-works on the candidates above the threshold, and refine searches only *missing* joints, skipping
-8x8 tiles that provably cannot hold the maximum (a tile's best heatmap value minus the rounded
-lower bound of its tag distance). Every shortcut is exact; where exactness needs the official
-operation itself (tied top-k scores, ``detection_threshold < 0``, ``L >= 8`` tag columns) that
-operation is used. ``benchmarks/bench_ae_grouping.py`` measures the speed-up and the identity.
+in ``refine``, which converts the maps to numpy once per person and searches every joint type of
+every person over the whole map (with flip, numpy's sum over the 2 tag columns alone takes ~15 ms
+per search at 512 x 704). Here the max-pool is OpenCV's dilation (the same maxima, -inf padded),
+top-k sorts only the maxima above the threshold, the maps are converted once, and refine searches
+only the *missing* joints (the official computes the others and throws them away), summing one or
+two tag columns as whole-map operations, and only where the maximum can be: in the 8 x 8 tiles whose
+upper bound (best heatmap value minus the rounded lower bound of the tag distance) reaches a value
+already found, or else the pixels whose heatmap does. Every shortcut is exact; where exactness needs the
+official operation itself (tied top-k scores: ``torch.topk``'s order; ``detection_threshold < 0``;
+three or more tag columns: numpy's summation order) that operation is used.
+``benchmarks/bench_ae_grouping.py`` measures the speed-up and the identity.
 """
 
 from __future__ import annotations
@@ -63,8 +68,8 @@ __all__ = ["COCO_JOINT_ORDER", "GroupingConfig", "group_people", "synthetic_ae_m
 #: is what the official code uses for CrowdPose's 14 joints.
 COCO_JOINT_ORDER: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
 
-_TILE = 8  # refine's tile side in pixels
 _PAD_VALUE = 1e10  # the official column padding of the cost matrix
+_TILE = 8  # the side of refine's search tiles in pixels
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ class _Peaks:
 def _top_k_peaks(det: np.ndarray, config: GroupingConfig) -> tuple[list[_Peaks], list[np.ndarray]]:
     """Per joint type: NMS maxima with score ``> detection_threshold``, the official top-k order.
 
-    Returns the peaks and the max-pooled maps ``(H, W)`` (used again by refine's first guess).
+    Returns the peaks and the max-pooled maps ``(H, W)`` (refine reads its tile maxima off them).
     """
     num_joints, height, width = det.shape
     k = config.max_num_people
@@ -339,69 +344,116 @@ def _adjust(people: np.ndarray, det: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-class _RefineMaps:
-    """One joint type's maps cut into ``8 x 8`` tiles, with per-tile bounds for refine's search."""
+def _tag_distance(tag: np.ndarray, mean_tag: np.ndarray) -> np.ndarray:
+    """The official ``((tag - mean_tag) ** 2).sum(axis=2) ** 0.5``, ``(..., L) -> (...)``, bit-identical.
 
-    def __init__(self, heatmap: np.ndarray, tag: np.ndarray) -> None:
-        height, width = heatmap.shape
-        rows, columns = -(-height // _TILE), -(-width // _TILE)
-        pad = ((0, rows * _TILE - height), (0, columns * _TILE - width))
-        padded = np.pad(heatmap, pad, constant_values=-np.inf)  # padding never wins: -inf - r
-        padded_tag = np.pad(tag, (*pad, (0, 0)), mode="edge")  # keeps per-tile tag ranges tight
-        # (rows*8, columns*8) -> (rows, 8, columns, 8) -> (rows, columns, 64)
-        self.heatmap = np.ascontiguousarray(
-            padded.reshape(rows, _TILE, columns, _TILE).transpose(0, 2, 1, 3).reshape(rows * columns, -1)
-        )
-        self.tag = np.ascontiguousarray(
-            padded_tag.reshape(rows, _TILE, columns, _TILE, -1)
-            .transpose(0, 2, 1, 3, 4)
-            .reshape(rows * columns, _TILE**2, -1)
-        )
-        pixel_rows = np.arange(rows * _TILE).reshape(rows, _TILE, 1, 1)
-        pixel_columns = np.arange(columns * _TILE).reshape(1, 1, columns, _TILE)
-        self.flat = (pixel_rows * width + pixel_columns).transpose(0, 2, 1, 3).reshape(rows * columns, -1)
-        self.tile_max = self.heatmap.max(axis=1)  # (tiles,) float32
-        self.tag_min = self.tag.min(axis=1).astype(np.float64)  # (tiles, L)
-        self.tag_max = self.tag.max(axis=1).astype(np.float64)
+    numpy sums a short last axis one pixel at a time (slow: ~15 ms for 512 x 704 x 2); for one or
+    two columns the sum is a single addition whatever the order, so it is done as whole-map
+    operations on the per-column squares (the same float32 values); three or more columns keep the
+    official expression (numpy's own summation order).
+    """
+    columns = tag.shape[-1]
+    if columns > 2:
+        return ((tag - mean_tag) ** 2).sum(axis=-1) ** 0.5
+    squared = (tag[..., 0] - mean_tag[0]) ** 2  # (...) float32
+    if columns == 2:
+        squared = squared + (tag[..., 1] - mean_tag[1]) ** 2
+    return squared**0.5
+
+
+def _search_values(heatmap: np.ndarray, tag: np.ndarray, flat: np.ndarray, mean_tag: np.ndarray) -> np.ndarray:
+    """``heatmap - round(distance)`` at the flat pixel indices ``flat``, the official float32 operations."""
+    pixel_tags = tag.reshape(-1, tag.shape[2])[flat]  # (..., L)
+    return heatmap.reshape(-1)[flat] - np.round(_tag_distance(pixel_tags, mean_tag))
+
+
+def _tile_pixels(height: int, width: int) -> np.ndarray:
+    """Flat pixel indices ``(tiles, 64)`` of the ``8 x 8`` tiles, row-major (border tiles repeat their last pixels)."""
+    rows = np.minimum(np.arange(0, height, _TILE)[:, None] + np.arange(_TILE), height - 1)  # (R, 8)
+    columns = np.minimum(np.arange(0, width, _TILE)[:, None] + np.arange(_TILE), width - 1)  # (C, 8)
+    flat = rows[:, None, :, None] * width + columns[None, :, None, :]  # (R, C, 8, 8)
+    return flat.reshape(rows.shape[0] * columns.shape[0], _TILE * _TILE)
+
+
+class _SearchBounds:
+    """Per ``8 x 8`` tile of one joint type's maps: the best heatmap value and each tag column's range.
+
+    The tile maxima come free from the NMS max-pool (two 5x5 windows per axis, centred at offsets 2
+    and 5, cover a tile's 8 rows/columns; at a partial border tile they may reach into the
+    neighbour, which only loosens the bound); the tag ranges from one OpenCV erosion and dilation
+    anchored at the tile's corner.
+    """
+
+    def __init__(self, pooled: np.ndarray, tag: np.ndarray, peaks: np.ndarray, tile_pixels: np.ndarray) -> None:
+        height, width = pooled.shape
+        rows, columns = np.arange(0, height, _TILE), np.arange(0, width, _TILE)
+        tile_max = np.full((rows.size, columns.size), -np.inf, dtype=np.float32)  # (R, C)
+        for row_offset in (2, 5):
+            for column_offset in (2, 5):
+                window_rows = np.minimum(rows + row_offset, height - 1)
+                window_columns = np.minimum(columns + column_offset, width - 1)
+                np.maximum(tile_max, pooled[np.ix_(window_rows, window_columns)], out=tile_max)
+        self.tile_max = tile_max.reshape(-1)  # (tiles,)
+        kernel = np.ones((_TILE, _TILE), dtype=np.uint8)
+        tag_min = cv2.erode(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, tag.shape[2])  # (tiles, L)
+        tag_max = cv2.dilate(tag, kernel, anchor=(0, 0))[::_TILE, ::_TILE].reshape(-1, tag.shape[2])
+        self.tag_ranges = [
+            (np.ascontiguousarray(tag_min[:, c]), np.ascontiguousarray(tag_max[:, c])) for c in range(tag.shape[2])
+        ]
+        self.peaks = peaks  # (P,) flat indices: extra first guesses
+        self.tile_pixels = tile_pixels
+
+    def upper_bounds(self, mean_tag: np.ndarray) -> np.ndarray:
+        """``(tiles,)`` float32: no pixel of a tile has ``heatmap - round(distance)`` above its bound.
+
+        The tile's best heatmap value minus the rounded lower bound of its distances: the distance
+        from ``mean_tag`` to the tile's tag ranges, shrunk by a margin far above float32's rounding
+        (of this bound and of the official distance), so ``round(distance) >= that`` always holds;
+        both steps are monotone float32 operations, so the bound holds for the float32 values too.
+        """
+        squared = None
+        for (low, high), centre in zip(self.tag_ranges, mean_tag, strict=True):
+            gap = np.maximum(np.maximum(low - centre, centre - high), np.float32(0))  # (tiles,)
+            squared = gap * gap if squared is None else squared + gap * gap
+        assert squared is not None
+        lower = np.sqrt(squared) * np.float32(1 - 1e-5) - np.float32(1e-3)
+        rounded = np.clip(np.ceil(lower - np.float32(0.5)), 0, 2**24)  # round(distance) >= rounded
+        return self.tile_max - rounded
 
 
 def _refine_search(
-    heatmap: np.ndarray, tag: np.ndarray, mean_tag: np.ndarray, tiles: _RefineMaps | None
+    heatmap: np.ndarray, tag: np.ndarray, mean_tag: np.ndarray, bounds: _SearchBounds | None = None
 ) -> tuple[int, int]:
-    """``unravel_index(argmax(heatmap - round(||tag - mean_tag||)))`` as the official refine, ``(row, col)``.
+    """The official refine's ``unravel_index(argmax(heatmap - round(distance)))``: ``(row, col)``.
+
+    With ``bounds``, the value ``v = heatmap - round(distance)`` is first computed on the most
+    promising tile and at the joint's peaks; their best ``b`` is reached somewhere, so only pixels
+    that can reach ``b`` need a look: those of the tiles whose upper bound is ``>= b`` or, when
+    those are many, those with ``heatmap >= b`` (``round(distance) >= 0``). Ties resolve to the
+    smallest flat index, as ``np.argmax``. When both sets are large the whole map is searched.
 
     Args:
-        heatmap: ``(H, W)`` float32. tag: ``(H, W, L)`` float32. mean_tag: ``(L,)`` float32.
-        tiles: the tiled maps, or ``None`` for the plain full-map computation.
+        heatmap: ``(H, W)`` float32. tag: ``(H, W, L)`` float32, ``L <= 2`` with ``bounds``.
+        mean_tag: ``(L,)`` float32.
+        bounds: this joint type's :class:`_SearchBounds`, or ``None``.
     """
     width = heatmap.shape[1]
-    if tiles is None:
-        distance = ((tag - mean_tag[None, None, :]) ** 2).sum(axis=2) ** 0.5  # (H, W)
-        flat = int(np.argmax(heatmap - np.round(distance)))
-        return flat // width, flat % width
-    # Upper bound per tile of heatmap - round(distance): the tile's best heatmap value minus the
-    # rounded lower bound of its distances (distance to the tile's per-column tag range, shrunk by a
-    # margin far above float32's rounding error so that round(distance) >= the bound always holds).
-    mean64 = mean_tag.astype(np.float64)
-    gap = np.maximum(np.maximum(tiles.tag_min - mean64, mean64 - tiles.tag_max), 0.0)  # (tiles, L)
-    lower = np.sqrt((gap**2).sum(axis=1)) * (1 - 1e-5) - 1e-3  # (tiles,)
-    rounded = np.clip(np.ceil(lower + 0.5) - 1, 0, 2**24).astype(np.float32)  # exact in float32
-    bound = tiles.tile_max - rounded  # float32, monotone in the same operations as the exact value
-    first = np.argpartition(-bound, 3)[:4] if bound.size > 4 else np.arange(bound.size)
-    best = _tile_values(tiles, first, mean_tag).max()
-    chosen = np.flatnonzero(bound >= best)  # every tile that may hold a value >= best
-    if chosen.size * 2 > bound.size:
-        return _refine_search(heatmap, tag, mean_tag, None)
-    values = _tile_values(tiles, chosen, mean_tag).reshape(-1)  # (chosen * 64,)
-    flat_indices = tiles.flat[chosen].reshape(-1)
-    flat = int(flat_indices[values == values.max()].min())  # argmax's first index among ties
-    return flat // width, flat % width
-
-
-def _tile_values(tiles: _RefineMaps, chosen: np.ndarray, mean_tag: np.ndarray) -> np.ndarray:
-    """``heatmap - round(distance)`` on the pixels of the chosen tiles, the official float32 operations."""
-    distance = ((tiles.tag[chosen] - mean_tag) ** 2).sum(axis=2) ** 0.5  # (chosen, 64)
-    return tiles.heatmap[chosen] - np.round(distance)
+    if bounds is not None:
+        upper = bounds.upper_bounds(mean_tag)
+        probes = np.concatenate((bounds.tile_pixels[np.argmax(upper)], bounds.peaks))
+        best = _search_values(heatmap, tag, probes, mean_tag).max()
+        tiles = np.flatnonzero(upper >= best)
+        if tiles.size * 4 <= upper.size:
+            candidates = bounds.tile_pixels[tiles].reshape(-1)
+            values = _search_values(heatmap, tag, candidates, mean_tag)
+            index = int(candidates[values == values.max()].min())
+            return index // width, index % width
+        candidates = np.flatnonzero(heatmap.reshape(-1) >= best)  # ascending flat indices
+        if candidates.size * 4 <= heatmap.size:
+            index = int(candidates[np.argmax(_search_values(heatmap, tag, candidates, mean_tag))])
+            return index // width, index % width
+    index = int(np.argmax(heatmap - np.round(_tag_distance(tag, mean_tag))))
+    return index // width, index % width
 
 
 def _quarter(value: float, high: float, low: float) -> float:
@@ -409,12 +461,23 @@ def _quarter(value: float, high: float, low: float) -> float:
     return value + 0.25 if high > low else value - 0.25
 
 
-def _refine(people: np.ndarray, det: np.ndarray, tag: np.ndarray, config: GroupingConfig) -> None:
-    """The official ``refine`` for every person, in place: fills missing joints (score 0)."""
+def _refine(
+    people: np.ndarray,
+    det: np.ndarray,
+    tag: np.ndarray,
+    peaks: list[_Peaks],
+    pooled: list[np.ndarray],
+    config: GroupingConfig,
+) -> None:
+    """The official ``refine`` for every person, in place: fills missing joints (score 0).
+
+    ``peaks`` and ``pooled`` (the max-pooled maps) come from the NMS step and seed the bounded search.
+    """
     num_joints, height, width = det.shape
     tags = tag if config.tag_per_joint else np.broadcast_to(tag, (num_joints, *tag.shape[1:]))
-    use_tiles = tag.shape[3] < 8  # the tiled search sums <= 7 columns in the same order as the full one
-    tiled: dict[int, _RefineMaps] = {}
+    use_bounds = tag.shape[3] <= 2 and height * width >= 64 * _TILE**2
+    bounds: dict[int, _SearchBounds] = {}  # built on first use, per joint type
+    tile_pixels = _tile_pixels(height, width) if use_bounds else np.zeros((0, _TILE * _TILE), dtype=np.int64)
     for keypoints in people:
         present = np.flatnonzero(keypoints[:, 2] > 0)
         missing = np.flatnonzero(keypoints[:, 2] == 0)
@@ -425,12 +488,9 @@ def _refine(people: np.ndarray, det: np.ndarray, tag: np.ndarray, config: Groupi
         mean_tag = np.mean(tags[present, rows, columns], axis=0)  # (L,) float32, as the official
         for joint in missing.tolist():
             heatmap = det[joint]
-            maps = None
-            if use_tiles:
-                maps = tiled.get(joint)
-                if maps is None:
-                    maps = tiled[joint] = _RefineMaps(heatmap, tags[joint])
-            row, column = _refine_search(heatmap, tags[joint], mean_tag, maps)
+            if use_bounds and joint not in bounds:
+                bounds[joint] = _SearchBounds(pooled[joint], tags[joint], peaks[joint].flat, tile_pixels)
+            row, column = _refine_search(heatmap, tags[joint], mean_tag, bounds.get(joint))
             score = heatmap[row, column]
             if not score > 0:
                 continue
@@ -473,13 +533,13 @@ def group_people(
             pixels than ``max_num_people``, or non-finite values.
     """
     det, tag = _check_inputs(heatmaps, tags, config)
-    peaks, _ = _top_k_peaks(det, config)
+    peaks, pooled = _top_k_peaks(det, config)
     people = _match_by_tag(peaks, tag, det.shape[2], config)
     if adjust:
         _adjust(people, det)
     scores = [float(person[:, 2].mean()) for person in people]
     if refine:
-        _refine(people, det, tag, config)
+        _refine(people, det, tag, peaks, pooled, config)
     return people, scores
 
 
