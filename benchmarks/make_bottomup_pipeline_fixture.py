@@ -96,12 +96,18 @@ def import_official(checkout: Path, munkres: Path | None) -> dict[str, Any]:
 
 
 def official_config(
-    official: dict[str, Any], checkout: Path, dataset: str, scales: tuple[float, ...], flip: bool
+    official: dict[str, Any],
+    checkout: Path,
+    dataset: str,
+    scales: tuple[float, ...],
+    flip: bool,
+    input_size: int = INPUT_SIZE,
 ) -> Any:
+    """The official test config: the W32-512 experiment of ``dataset`` with these test settings."""
     cfg = official["cfg"].clone()
     cfg.defrost()
     cfg.merge_from_file(str(checkout / "experiments" / dataset / "higher_hrnet" / "w32_512_adam_lr1e-3.yaml"))
-    cfg.DATASET.INPUT_SIZE = INPUT_SIZE
+    cfg.DATASET.INPUT_SIZE = input_size
     cfg.TEST.SCALE_FACTOR = list(scales)
     cfg.TEST.FLIP_TEST = flip
     cfg.freeze()

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.2,
         help="minimum person score: pose presence x mean keypoint visibility (default: 0.2; people whose "
-        "pose presence is below 0.5 are always dropped, as in MediaPipe)",
+        "pose presence is below 0.5 are always dropped, as in MediaPipe); with a bottom-up --model, the mean of "
+        "the person's joint heatmap values (the official HigherHRNet score)",
     )
     parser.add_argument("--no-vis", action="store_true", help="do not write overlay images and videos")
     parser.add_argument(
@@ -150,13 +151,30 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--model",
         default=None,
-        help="a registered 2D single-person model (posekit info lists them) run on each detected person",
+        help="a registered 2D model (posekit info lists them): a single-person model run on each detected person, "
+        "or a bottom-up model (higherhrnet_*) run on the whole image, no person detector",
     )
     model.add_argument(
         "--weights", default=None, help="with --model: its checkpoint (posekit train output or an official file)"
     )
     model.add_argument(
         "--device", default="cpu", help="with --model: torch device for the model (default: cpu; e.g. cuda)"
+    )
+    model.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        metavar="S",
+        help="with a bottom-up --model: test scales, e.g. 0.5 1 2 for the official multi-scale test (heatmaps "
+        "averaged over the scales, tags from scale 1, which must be among them; default: 1)",
+    )
+    model.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --model: the 2D model's horizontal-flip test (default: on; --no-flip runs the network once "
+        "instead of twice); the lifter's is --no-flip-test",
     )
     lift = parser.add_argument_group("3D (VideoPose3D lifting)")
     lift.add_argument(
@@ -242,6 +260,8 @@ def options_from_args(args: argparse.Namespace) -> PredictOptions:
         model=args.model,
         weights=args.weights,
         device=args.device,
+        scales=tuple(args.scales),
+        flip=args.flip,
         detections=args.detections,
         images_json=args.images_json,
         smooth=args.smooth,

@@ -53,7 +53,18 @@ LOGGER = logging.getLogger("posekit")
 Source = str | os.PathLike[str] | np.ndarray
 
 # The options that decide which estimator / lifter is built (the cache keys).
-_ESTIMATOR_FIELDS = ("model", "weights", "device", "max_people", "min_score", "detector_min_score", "tiles", "threads")
+_ESTIMATOR_FIELDS = (
+    "model",
+    "weights",
+    "device",
+    "scales",
+    "flip",
+    "max_people",
+    "min_score",
+    "detector_min_score",
+    "tiles",
+    "threads",
+)
 _LIFTER_FIELDS = ("lifter", "causal", "threads")
 _OPTION_NAMES = tuple(item.name for item in dataclasses.fields(PredictOptions))
 

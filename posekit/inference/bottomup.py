@@ -70,6 +70,7 @@ from posekit.structures import PoseInstances
 
 __all__ = [
     "OFFICIAL_JOINT_ORDER",
+    "MAX_INPUT_PIXELS",
     "AggregatedMaps",
     "BottomUpEstimator",
     "BottomUpNetwork",
@@ -91,6 +92,10 @@ __all__ = [
 OFFICIAL_JOINT_ORDER: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
 # The official resize: the region is ``scale x PIXEL_STD`` pixels wide.
 PIXEL_STD = 200.0
+# The largest network input accepted (pixels, at the largest scale). The short side becomes the
+# input size, so only a very elongated image gets near it (a 20 x 2000 strip: 512 x 51200 px, and
+# heatmaps plus tags of 4 GB at that size); COCO's most elongated images need about 5 MP at scale 2.
+MAX_INPUT_PIXELS = 32_000_000
 
 
 class BottomUpNetwork(Protocol):
@@ -163,6 +168,7 @@ class AggregatedMaps:
         scale: ``(2,)`` float64 the official resize scale (region width and height / 200) of the
             last scale processed.
         base_size: ``(W, H)`` the input size at scale 1.
+        timings: the seconds spent so far (preprocess, network, aggregation).
     """
 
     heatmaps: torch.Tensor
@@ -555,7 +561,8 @@ class BottomUpEstimator:
             image: ``(h, w, 3)`` uint8 RGB.
 
         Raises:
-            ValueError: ``image`` is not a non-empty ``(H, W, 3)`` uint8 array.
+            ValueError: ``image`` is not a non-empty ``(H, W, 3)`` uint8 array, or is so elongated
+                that the network input would exceed :data:`MAX_INPUT_PIXELS`.
         """
         _check_image(image)
         timings = BottomUpTimings()
@@ -563,6 +570,13 @@ class BottomUpEstimator:
         min_scale = min(self.scales)
         input_size = int(self.model.input_size)
         base_size, center, scale = multi_scale_size((width, height), input_size, 1.0, min_scale)
+        largest = multi_scale_size((width, height), input_size, max(self.scales), min_scale)[0]
+        if largest[0] * largest[1] > MAX_INPUT_PIXELS:
+            raise ValueError(
+                f"image of {width}x{height} px is too elongated: the network input at scale {max(self.scales):g} "
+                f"would be {largest[0]}x{largest[1]} px; expected at most {MAX_INPUT_PIXELS // 1_000_000} megapixels "
+                "(crop it, or pad it towards a less elongated shape)"
+            )
         flip_index = self.flip_index if self.flip_test else None
         results: list[tuple[float, list[torch.Tensor], list[torch.Tensor]]] = []
         with torch.inference_mode():

@@ -10,8 +10,10 @@ implementing ``__call__``:
 
 * top-down: :class:`~posekit.inference.topdown.TopDownPipeline`, a person detector and a per-person
   estimator (the shipped BlazePose landmark model, or any registered 2D model on the person boxes);
-* bottom-up (every joint of every person in one pass, then grouping) and body-mesh estimators
-  implement the same call; their grouping and mesh stages stay inside the estimator.
+* bottom-up: :class:`~posekit.inference.bottomup.BottomUpEstimator` (HigherHRNet: every joint of
+  every person in one pass over the whole image, then grouping by associative embedding; no person
+  detector). Body-mesh estimators implement the same call; their grouping and mesh stages stay
+  inside the estimator.
 
 Two optional abilities, used when present:
 
@@ -29,6 +31,7 @@ with the centre of the top-left pixel at ``(0, 0)``; boxes ``xyxy``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -72,14 +75,20 @@ def build_estimator(
     tiles: str | int = "auto",
     num_threads: int | None = None,
     device: str = "cpu",
+    scales: Sequence[float] = (1.0,),
+    flip: bool = True,
 ) -> PoseEstimator:
     """The estimator ``posekit predict`` runs: BlazePose by default, or a registered 2D model.
 
     Args:
-        model: ``None`` for the shipped BlazePose pipeline (detector + landmark model); else a
-            registered 2D single-person model name, run on every person the BlazePose detector
-            finds (:func:`~posekit.inference.model_estimator.build_model_estimator`; its instance
-            scores are HRNet's rescoring, box score x mean confident keypoint score).
+        model: ``None`` for the shipped BlazePose pipeline (detector + landmark model); a registered
+            bottom-up model (``higherhrnet_*``,
+            :func:`~posekit.models.bottomup.loading.is_bottomup_model`), run on the whole image with
+            no person detector (:func:`~posekit.inference.bottomup.build_bottomup_estimator`; its
+            instance scores are the mean joint heatmap values); else a registered 2D single-person
+            model name, run on every person the BlazePose detector finds
+            (:func:`~posekit.inference.model_estimator.build_model_estimator`; its instance scores
+            are HRNet's rescoring, box score x mean confident keypoint score).
         weights: the model's checkpoint (posekit or official); required with ``model``.
         max_people: at most this many people per image (best first).
         min_score: minimum instance score of a kept person.
@@ -88,13 +97,26 @@ def build_estimator(
             :func:`~posekit.inference.topdown.build_blazepose_pipeline`).
         num_threads: CPU threads for the TFLite models (``None``: the cores, at most 4).
         device: torch device of ``model``.
+        scales: the bottom-up test scales (``(0.5, 1, 2)``: the official multi-scale test); a
+            top-down or BlazePose estimator takes only ``(1,)``.
+        flip: the 2D model's flip test (bottom-up and registered top-down models; on by default);
+            BlazePose has none, so ``False`` is refused without ``model``.
 
     Raises:
-        ValueError: ``model`` without ``weights`` or ``weights`` without ``model``; unknown model.
+        ValueError: ``model`` without ``weights`` or ``weights`` without ``model``; unknown model;
+            ``scales`` other than ``(1,)`` without a bottom-up model, ``flip=False`` without a model.
     """
+    scales = tuple(float(value) for value in scales)
+    bottomup = model is not None and _is_bottomup(model)
+    if not bottomup and scales != (1.0,):
+        raise ValueError(
+            f"scales {list(scales)} apply to bottom-up models (higherhrnet_*), not to {model or 'BlazePose'}"
+        )
     if model is None:
         if weights is not None:
             raise ValueError("weights need a model (the BlazePose models ship with posekit)")
+        if not flip:
+            raise ValueError("flip=False needs a model: BlazePose has no flip test to turn off")
         return build_blazepose_pipeline(
             max_people=max_people,
             min_score=min_score,
@@ -104,11 +126,24 @@ def build_estimator(
         )
     if weights is None:
         raise ValueError(f"model {model} needs weights: posekit ships no weights for it")
+    if bottomup:
+        from posekit.inference.bottomup import build_bottomup_estimator  # torch: imported only when used
+
+        return build_bottomup_estimator(
+            model, weights, scales=scales, flip_test=flip, device=device, max_people=max_people, min_score=min_score
+        )
     from posekit.inference.model_estimator import build_model_estimator  # torch: imported only when used
 
     return TopDownPipeline(
         detector=build_person_detector(detector_min_score, num_threads=num_threads, tiles=tiles),
-        estimator=build_model_estimator(model, weights, device=device),
+        estimator=build_model_estimator(model, weights, device=device, flip_test=None if flip else False),
         max_people=max_people,
         min_score=min_score,
     )
+
+
+def _is_bottomup(model: str) -> bool:
+    """Whether ``model`` names a registered bottom-up model (imports the model zoo, and torch)."""
+    from posekit.models.bottomup.loading import is_bottomup_model
+
+    return is_bottomup_model(model)

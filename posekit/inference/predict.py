@@ -2,7 +2,8 @@
 
 :func:`predict` takes inputs (image files, video files, folders searched recursively) and
 :class:`PredictOptions`, runs one :class:`~posekit.inference.estimator.PoseEstimator` over them
-(BlazePose by default, or a registered 2D model), tracks and smooths the people of videos
+(BlazePose by default, a registered 2D model behind the person detector, or a bottom-up model
+on the whole image), tracks and smooths the people of videos
 (:class:`~posekit.inference.video.VideoPosePipeline`), lifts them to 3D when asked
 (:mod:`posekit.inference.lift3d.video`) and returns a :class:`PredictResult` with typed poses per
 image or frame. With ``out`` set it also writes, atomically:
@@ -119,13 +120,20 @@ class PredictOptions:
     Attributes:
         skeleton: keypoint format of the results, converted by joint name.
         max_people: at most this many people per image or frame.
-        min_score: minimum person score (BlazePose: pose presence x mean keypoint visibility).
+        min_score: minimum person score (BlazePose: pose presence x mean keypoint visibility;
+            bottom-up models: the mean joint heatmap value).
         detector_min_score: minimum person-detector score.
         tiles: detector tiling: ``"auto"``, ``"off"`` or ``N`` (tiles of long side / N).
-        threads: CPU threads for the models (``None``: the cores, at most 4; torch: 1).
-        model: a registered 2D single-person model run on each detected person (needs ``weights``).
+        threads: CPU threads for the models (``None``: the cores, at most 4; a torch single-person
+            model: 1; a bottom-up model: the cores, at most 4).
+        model: a registered 2D model (needs ``weights``): a single-person model run on each
+            detected person, or a bottom-up model (``higherhrnet_*``) run on the whole image.
         weights: the model's checkpoint.
         device: torch device of ``model``.
+        scales: the bottom-up model's test scales (``(0.5, 1, 2)``: the official multi-scale test;
+            1 must be among several); bottom-up models only.
+        flip: the 2D model's horizontal-flip test (``model`` only: bottom-up, or the single-person
+            model's, whose checkpoint metadata decides when on); not the lifter's (``flip_test``).
         detections: COCO detection results file with person boxes for the images.
         images_json: COCO file with an ``images`` list whose ids the images keep.
         smooth: One Euro smoothing of video keypoints per track.
@@ -163,6 +171,8 @@ class PredictOptions:
     model: str | None = None
     weights: str | None = None
     device: str = "cpu"
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = True
     detections: str | None = None
     images_json: str | None = None
     smooth: bool = True
@@ -214,6 +224,7 @@ class PredictOptions:
             if self.model not in list_models():  # a misspelt name is named as such before asking for weights
                 raise ValueError(unknown_model_message(self.model, list_models()))
             raise ValueError(f"--model {self.model} needs --weights PATH: posekit ships no weights for it")
+        self._check_model_options()
         if self.focal is not None and not (np.isfinite(self.focal) and self.focal > 0):
             raise ValueError(f"--focal must be a positive number of pixels, got {self.focal}")
         # Unknown names raise ValueError; aliases become the registered name.
@@ -228,6 +239,32 @@ class PredictOptions:
             raise ValueError(f"--kpt-thr must be a number, got {self.keypoint_threshold}")
         if self.line_width is not None and self.line_width < 1:
             raise ValueError(f"--line-width must be a whole number of pixels >= 1, got {self.line_width}")
+
+    def _check_model_options(self) -> None:
+        """``scales`` and ``flip`` against ``model`` (torch is imported only when a model is named)."""
+        scales = tuple(float(value) for value in self.scales)
+        object.__setattr__(self, "scales", scales)
+        if self.model is None:
+            if scales != (1.0,):
+                raise ValueError("--scales applies to bottom-up models (--model higherhrnet_*), not to BlazePose")
+            if not self.flip:
+                raise ValueError("--no-flip applies to --model runs (the 2D model's flip test): BlazePose has none")
+            return
+        if scales == (1.0,):
+            return
+        from posekit.models.bottomup.loading import is_bottomup_model
+        from posekit.models.registry import list_models, unknown_model_message
+
+        if self.model not in list_models():
+            raise ValueError(unknown_model_message(self.model, list_models()))
+        if not is_bottomup_model(self.model):
+            raise ValueError(f"--scales applies to bottom-up models (higherhrnet_*), not to the top-down {self.model}")
+        from posekit.inference.bottomup import check_scales
+
+        try:
+            check_scales(scales)
+        except ValueError as error:
+            raise ValueError(f"--scales: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -853,16 +890,25 @@ def _ignore(level: str, text: str) -> None:
 
 
 def build_predict_estimator(options: PredictOptions) -> PoseEstimator:
-    """The estimator of ``options`` (BlazePose, or ``model`` behind the BlazePose detector), warmed up.
+    """The estimator of ``options`` (BlazePose, ``model`` behind the BlazePose detector, or a
+    bottom-up ``model`` on the whole image), warmed up.
 
-    Torch runs ``model`` on ``threads`` threads, 1 by default (small batches of crops). The first
-    run happens here, with native stderr silenced: the TFLite runtime prints its banner then.
+    Torch runs a single-person ``model`` on ``threads`` threads, 1 by default (small batches of
+    crops), and a bottom-up one on ``threads``, by default the CPUs this process may use, at most 4
+    (one large whole-image network). The first run of a top-down pipeline happens here, with native
+    stderr silenced: the TFLite runtime prints its banner then (a bottom-up model has no TFLite part,
+    and a first run would cost a whole-image inference).
     """
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # no FFmpeg chatter on stderr for broken files
+    bottomup = False
     if options.model is not None:
         import torch
 
-        torch.set_num_threads(options.threads if options.threads is not None else 1)
+        from posekit.models.bottomup.loading import is_bottomup_model
+
+        bottomup = is_bottomup_model(options.model)
+        default_threads = min(4, available_cpus()) if bottomup else 1
+        torch.set_num_threads(options.threads if options.threads is not None else default_threads)
     with suppress_native_stderr():
         estimator = build_estimator(
             options.model,
@@ -873,8 +919,11 @@ def build_predict_estimator(options: PredictOptions) -> PoseEstimator:
             tiles=options.tiles,
             num_threads=options.threads,
             device=options.device,
+            scales=options.scales,
+            flip=options.flip,
         )
-        estimator(np.zeros((8, 8, 3), np.uint8))
+        if not bottomup:
+            estimator(np.zeros((8, 8, 3), np.uint8))
     return estimator
 
 

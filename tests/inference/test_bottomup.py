@@ -209,3 +209,31 @@ def test_the_network_runs_without_gradients(official: dict[str, np.ndarray]) -> 
     estimator, image = case_estimator(official, "case1")
     maps = estimator.aggregate(image)
     assert not maps.heatmaps.requires_grad and maps.heatmaps.device == torch.device("cpu")
+
+
+def test_build_estimator_dispatches_bottom_up_models(tmp_path: Path) -> None:
+    from posekit.inference.estimator import build_estimator
+    from posekit.io.checkpoint import save_checkpoint
+    from posekit.models.registry import get_model
+
+    weights = tmp_path / "w16.pt"
+    torch.manual_seed(0)
+    save_checkpoint(weights, {"model": get_model("higherhrnet_w16_256").state_dict()})
+    estimator = build_estimator("higherhrnet_w16_256", weights, scales=(2, 1), flip=False, max_people=3, min_score=0.1)
+    assert isinstance(estimator, BottomUpEstimator)
+    assert estimator.scales == (2.0, 1.0) and not estimator.flip_test
+    assert estimator.max_people == 3 and estimator.min_score == 0.1
+    people = estimator(np.full((50, 70, 3), 90, np.uint8))  # the official initialisation finds nobody
+    assert len(people) == 0 and people.skeleton == "coco"
+    with pytest.raises(ValueError, match="apply to bottom-up models"):
+        build_estimator(None, scales=(1, 2))
+    with pytest.raises(ValueError, match="BlazePose has no flip test"):
+        build_estimator(None, flip=False)
+
+
+def test_tiny_and_too_elongated_images(official: dict[str, np.ndarray]) -> None:
+    estimator, _ = case_estimator(official, "case1")
+    assert estimator.aggregate(np.full((1, 1, 3), 200, np.uint8)).base_size == (128, 128)
+    estimator(np.full((1, 1, 3), 200, np.uint8))
+    with pytest.raises(ValueError, match=r"image of 1x3000 px is too elongated: .* 128x384000 px"):
+        estimator(np.zeros((3000, 1, 3), np.uint8))
