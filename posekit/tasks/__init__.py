@@ -37,7 +37,7 @@ from posekit.config import load_config, read_config_file
 
 # Modules whose import registers tasks; each trainable capability adds its module here
 # (e.g. "posekit.tasks.pose2d", "posekit.tasks.lift3d").
-_TASK_MODULES: tuple[str, ...] = ("posekit.tasks.pose2d", "posekit.tasks.lift3d")
+_TASK_MODULES: tuple[str, ...] = ("posekit.tasks.pose2d", "posekit.tasks.lift3d", "posekit.tasks.bottomup")
 
 
 @dataclass(frozen=True)
