@@ -5,9 +5,13 @@
     posekit synth --out DIR --num-train N --num-val M [--seed S] [--image-size W H]
                   [--people-per-image MIN MAX] [--workers N] [--occluder-probability P]
                   [--truncation-probability P] [--no-sample-pictures] [--jpeg-quality Q] [--quiet]
+                  [--mesh [--sequence-length L] [--frame-step S] [--body-model open|FILE] [--no-vertices]]
 
 Writes ``DIR/images/{train,val}/*.jpg`` and ``DIR/annotations/{train,val}.json`` (see
 :func:`posekit.data.synthetic.generate_dataset`). Needs the ``pybullet`` wheel for the motion clips.
+With ``--mesh`` the people are body-model meshes and ``DIR/labels/{train,val}/*.npz`` hold their
+parameters, vertices, joints, camera, masks and IUV (see :mod:`posekit.data.synthetic_mesh`); the
+counts are then samples of ``--sequence-length`` frames each.
 """
 
 from __future__ import annotations
@@ -84,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="JPEG quality of the images (default %(default)s)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    mesh = parser.add_argument_group("mesh mode (people on a body model, with mesh labels)")
+    mesh.add_argument(
+        "--mesh", action="store_true", help="render body-model meshes and write per-image mesh labels (labels/*.npz)"
+    )
+    mesh.add_argument(
+        "--sequence-length", type=int, default=1, metavar="L", help="consecutive frames per sample (default 1)"
+    )
+    mesh.add_argument("--frame-step", type=int, default=1, metavar="S", help="clip frames between frames (default 1)")
+    mesh.add_argument(
+        "--body-model", default="open", metavar="MODEL", help="'open' (shipped) or a body-model file (default open)"
+    )
+    mesh.add_argument("--no-vertices", action="store_true", help="omit vertices from the labels (parameters only)")
     return parser
 
 
@@ -114,11 +130,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             bars[split].close()
 
     start = time.perf_counter()
-    written = generate_dataset(
-        args.out, args.num_train, args.num_val, seed=args.seed, config=config, workers=args.workers, progress=progress
-    )
+    if args.mesh:
+        from posekit.data.synthetic_mesh import MeshSynthesisConfig, generate_mesh_dataset
+        from posekit.viz.mesh_render import rasterize
+
+        if args.workers != 1:
+            raise ValueError(f"--workers {args.workers}: the mesh mode renders in this process only; use --workers 1")
+        mesh_config = MeshSynthesisConfig(
+            base=config,
+            sequence_length=args.sequence_length,
+            frame_step=args.frame_step,
+            body_model=args.body_model,
+            store_vertices=not args.no_vertices,
+        )
+        written = generate_mesh_dataset(
+            args.out, args.num_train, args.num_val, rasterize, seed=args.seed, config=mesh_config, progress=progress
+        )
+    else:
+        if args.sequence_length != 1 or args.no_vertices or args.body_model != "open" or args.frame_step != 1:
+            raise ValueError("--sequence-length, --frame-step, --body-model and --no-vertices need --mesh")
+        written = generate_dataset(
+            args.out,
+            args.num_train,
+            args.num_val,
+            seed=args.seed,
+            config=config,
+            workers=args.workers,
+            progress=progress,
+        )
     seconds = time.perf_counter() - start
-    images = args.num_train + args.num_val
+    images = (args.num_train + args.num_val) * (args.sequence_length if args.mesh else 1)
     for split, path in written.items():
         print(f"{split}: {path}")
     print(f"{images} images in {seconds:.1f} s ({images / max(seconds, 1e-9):.1f} images/s)")

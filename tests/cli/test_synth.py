@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from posekit.cli import main as cli_main
@@ -64,3 +65,35 @@ def test_dispatcher_turns_bad_input_into_one_line(tmp_path: Path, capsys: pytest
     assert cli_main.main(["synth", "--out", str(tmp_path), "--num-train", "0", "--num-val", "0"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "at least one image" in error
+
+
+def test_synth_mesh_writes_sequences_with_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mesh"
+    argv = ["--out", str(out), "--num-train", "1", "--num-val", "0", "--image-size", "40", "32", "--mesh"]
+    status = main([*argv, "--sequence-length", "2", "--no-sample-pictures", "--no-vertices", "--quiet"])
+    assert status == 0
+    assert "2 images" in capsys.readouterr().out
+    assert sorted(path.name for path in (out / "labels" / "train").iterdir()) == [
+        "00000001_000.npz",
+        "00000001_001.npz",
+    ]
+    with np.load(out / "labels" / "train" / "00000001_000.npz") as labels:
+        assert "vertices" not in labels.files and labels["betas"].shape[1] == 16
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--mesh", "--sequence-length", "0"], "sequence_length must be at least 1"),
+        (["--sequence-length", "3"], "need --mesh"),
+        (["--mesh", "--workers", "2"], "--workers 2"),
+        (["--mesh", "--body-model", "/nonexistent/model.npz"], "no body-model file"),
+    ],
+)
+def test_synth_mesh_bad_options_exit_with_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    status = cli_main.main(["synth", "--out", str(tmp_path / "x"), "--num-train", "1", "--num-val", "0", *extra])
+    assert status != 0
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
