@@ -49,3 +49,11 @@ def test_mesh_option_without_mesh_exits_2(tmp_path: Path, capsys: pytest.Capture
     status = posekit_main(["predict", str(tmp_path), "--save-obj"])
     assert status == 2
     assert "--save-obj needs --mesh" in capsys.readouterr().err
+
+
+def test_demo_mesh_draws_the_open_body_model_over_the_photo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("skimage")
+    assert posekit_main(["demo", "--mesh", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "vis" / "astronaut_mesh.jpg").is_file()
+    assert list((tmp_path / "mesh").glob("astronaut_track*.npz"))
+    assert "astronaut_mesh.jpg" in capsys.readouterr().out
