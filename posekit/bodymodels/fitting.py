@@ -16,15 +16,22 @@ smoothness term for sequences:
 
 Optimisation: Adam (or L-BFGS), first translation and global orientation only (``camera_steps``),
 then everything. Keypoints of the model are chosen by a :class:`~posekit.bodymodels.regressors.MeshKeypoints`
-(default the 24 SMPL joints); the targets must be in that order. Camera space: x right, y down, z forward.
+(default the 24 SMPL joints). Targets are either in that order (positional), or in any posekit skeleton
+named by ``skeleton_2d`` / ``skeleton_3d`` (or carried by a ``PoseInstances`` / ``PoseSequence``), and are
+then mapped to the model keypoints by joint name with :func:`posekit.skeletons.convert_keypoints_and_scores`:
+e.g. COCO-17 from ``posekit predict`` gives the SMPL joints' shoulders, elbows, wrists, hips, knees and
+ankles; Human3.6M-17 from ``posekit predict --lift`` also the pelvis and head. Model keypoints the targets
+do not name get no weight (``derive_missing=True`` also uses the joints posekit derives, e.g. ``neck`` =
+mid-shoulders, which are only approximately the body model's joint). Camera space: x right, y down, z forward.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -34,6 +41,8 @@ from posekit.bodymodels.base import BodyModel
 from posekit.bodymodels.regressors import MeshKeypoints, smpl_keypoints
 from posekit.geometry.camera import Camera
 from posekit.io.safe_pickle import load_model_pickle, load_npz_objects
+from posekit.skeletons.convert import convert_keypoints_and_scores
+from posekit.skeletons.skeleton import Skeleton, get_skeleton
 
 __all__ = ["FitResult", "FittingConfig", "GaussianMixturePrior", "fit_to_keypoints"]
 
@@ -169,6 +178,79 @@ def _targets(
     return torch.where(valid[..., None], points, torch.zeros_like(points)), weights
 
 
+def _pose_object_targets(values: Any, name: str, dims: int, skeleton: str | Skeleton | None) -> tuple[Any, Any]:
+    """``(array (N, K, dims + 1) with scores, skeleton)`` from a PoseInstances / PoseSequence-like object.
+
+    Anything without ``keypoints`` and ``skeleton`` attributes (an array or tensor) is returned unchanged.
+    For 3D targets a ``PoseSequence`` gives its ``keypoints_3d`` / ``skeleton_3d`` (the ``--lift`` output).
+    """
+    if not (hasattr(values, "keypoints") and hasattr(values, "skeleton")):
+        return values, skeleton
+    kind = type(values).__name__
+    if dims == 3 and hasattr(values, "keypoints_3d"):
+        points = values.keypoints_3d
+        if points is None:
+            raise ValueError(f"{name} is a {kind} without keypoints_3d; expected 3D joints (posekit predict --lift)")
+        points = np.asarray(points, dtype=np.float64)
+        scores = np.ones(points.shape[:-1])
+        return np.concatenate([points, scores[..., None]], axis=-1), skeleton or values.skeleton_3d
+    points = np.asarray(values.keypoints, dtype=np.float64)
+    if points.ndim != 3 or points.shape[-1] < dims:
+        raise ValueError(f"{name} is a {kind} with keypoints of shape {points.shape}; expected (N, K, {dims})")
+    scores = np.asarray(getattr(values, "scores", np.ones(points.shape[:-1])), dtype=np.float64)
+    return np.concatenate([points[..., :dims], scores[..., None]], axis=-1), skeleton or values.skeleton
+
+
+def _keypoint_skeleton(keypoints: MeshKeypoints) -> Skeleton:
+    """The posekit skeleton whose names are the model keypoints' (registered, or an ad hoc one)."""
+    try:
+        registered = get_skeleton(keypoints.skeleton)
+    except (KeyError, ValueError):
+        registered = None
+    if registered is not None and registered.keypoint_names == keypoints.keypoint_names:
+        return registered
+    name = re.sub(r"[^a-z0-9_]+", "_", keypoints.skeleton.lower()) or "mesh_keypoints"
+    return Skeleton(name=name, keypoint_names=keypoints.keypoint_names, links=(), flip_pairs=())
+
+
+def _targets_by_name(
+    values: np.ndarray | Tensor,
+    name: str,
+    dims: int,
+    source: str | Skeleton,
+    keypoints: MeshKeypoints,
+    derive_missing: bool,
+    like: Tensor,
+) -> Tensor:
+    """``(N, K_model, dims + 1)`` targets with scores: ``values`` in skeleton ``source`` mapped by joint name."""
+    skeleton = get_skeleton(source)
+    tensor = torch.as_tensor(np.asarray(values) if not isinstance(values, Tensor) else values, dtype=like.dtype)
+    tensor = tensor.to(like.device)
+    count = skeleton.num_keypoints
+    if tensor.dim() != 3 or tensor.shape[1] != count or tensor.shape[2] not in (dims, dims + 1):
+        raise ValueError(
+            f"{name} has shape {tuple(tensor.shape)}; expected (N, {count}, {dims}) or (N, {count}, {dims + 1}) "
+            f"with scores, in the order of the {skeleton.name!r} skeleton"
+        )
+    points = tensor[..., :dims]
+    scores = tensor[..., dims] if tensor.shape[2] == dims + 1 else torch.ones_like(points[..., 0])
+    finite = torch.isfinite(points).all(dim=-1) & torch.isfinite(scores)
+    points = torch.where(finite[..., None], points, torch.zeros_like(points))
+    scores = torch.where(finite, scores, torch.zeros_like(scores))
+    target_skeleton = _keypoint_skeleton(keypoints)
+    converted, converted_scores, valid = convert_keypoints_and_scores(points, scores, skeleton, target_skeleton)
+    weights = torch.where(valid, converted_scores, torch.zeros_like(converted_scores))
+    if not derive_missing:
+        copied = torch.tensor([joint in skeleton.keypoint_names for joint in keypoints.keypoint_names])
+        weights = torch.where(copied.to(weights.device), weights, torch.zeros_like(weights))
+    if not bool((weights > 0).any()):
+        raise ValueError(
+            f"{name}: no joint of the {skeleton.name!r} skeleton matches the model keypoints "
+            f"({keypoints.skeleton!r}: {', '.join(keypoints.keypoint_names[:6])}, ...) by name"
+        )
+    return torch.cat([converted, weights[..., None]], dim=-1)
+
+
 def _mean_error(distance: Tensor, weights: Tensor) -> Tensor:
     visible = (weights > 0).to(distance.dtype)
     return (distance * visible).sum(dim=1) / visible.sum(dim=1).clamp(min=1.0)
@@ -181,6 +263,9 @@ def fit_to_keypoints(
     joints_3d: np.ndarray | Tensor | None = None,
     *,
     keypoints: MeshKeypoints | None = None,
+    skeleton_2d: str | Skeleton | None = None,
+    skeleton_3d: str | Skeleton | None = None,
+    derive_missing: bool = False,
     config: FittingConfig | None = None,
     gmm_prior: str | os.PathLike[str] | GaussianMixturePrior | None = None,
     init_transl: np.ndarray | Tensor | None = None,
@@ -190,10 +275,19 @@ def fit_to_keypoints(
     Args:
         model: a body model (e.g. from :func:`~posekit.bodymodels.load_body_model`).
         keypoints_2d: ``(N, K, 2)`` pixels, or ``(N, K, 3)`` with a score channel; score 0 or NaN = missing.
+            Or a ``PoseInstances`` / ``PoseSequence`` (its ``keypoints``, ``scores`` and ``skeleton``; the
+            ``N`` instances or ``T`` frames are the fitted frames).
         camera: a posekit :class:`~posekit.geometry.camera.Camera` (focal and centre; the body is fitted in
             its camera space) or a ``(3, 3)`` / ``(N, 3, 3)`` intrinsic matrix; required with ``keypoints_2d``.
-        joints_3d: ``(N, K, 3)`` metres in camera space, or ``(N, K, 4)`` with scores.
-        keypoints: which model keypoints the targets are (default the 24 SMPL joints).
+        joints_3d: ``(N, K, 3)`` metres in camera space, or ``(N, K, 4)`` with scores; or a ``PoseSequence``
+            with ``keypoints_3d`` / ``skeleton_3d`` (``posekit predict --lift``; root-relative joints are
+            fine, the translation absorbs the offset).
+        keypoints: which model keypoints are fitted (default the 24 SMPL joints).
+        skeleton_2d, skeleton_3d: the posekit skeleton (name or :class:`~posekit.skeletons.Skeleton`) the
+            targets are in; they are then mapped to ``keypoints`` by joint name. None (and a plain array):
+            the targets are already in the order of ``keypoints``. A pose object sets it by itself.
+        derive_missing: with a skeleton, also fit model keypoints that the conversion derives rather
+            than copies by name (e.g. SMPL ``neck`` from the shoulders).
         config: weights and optimiser settings.
         gmm_prior: SMPLify GMM pose-prior file (or a loaded prior); default the L2 prior.
         init_transl: ``(N, 3)`` starting translation; default estimated from the 2D spread (or the 3D mean).
@@ -202,10 +296,13 @@ def fit_to_keypoints(
         :class:`FitResult`.
 
     Raises:
-        ValueError: no targets, a 2D target without camera, or a target of the wrong shape.
+        ValueError: no targets, a 2D target without camera, a target of the wrong shape, or targets in a
+            skeleton none of whose joints the model keypoints name.
     """
     config = config or FittingConfig()
     keypoints = keypoints or smpl_keypoints()
+    keypoints_2d, skeleton_2d = _pose_object_targets(keypoints_2d, "keypoints_2d", 2, skeleton_2d)
+    joints_3d, skeleton_3d = _pose_object_targets(joints_3d, "joints_3d", 3, skeleton_3d)
     if keypoints_2d is None and joints_3d is None:
         raise ValueError("fit_to_keypoints needs keypoints_2d (with camera) or joints_3d; got neither")
     if keypoints_2d is not None and camera is None:
@@ -216,6 +313,12 @@ def fit_to_keypoints(
     count_keypoints = len(keypoints.keypoint_names)
     target_2d = weights_2d = target_3d = weights_3d = None
     focal = center = None
+    if keypoints_2d is not None and skeleton_2d is not None:
+        keypoints_2d = _targets_by_name(
+            keypoints_2d, "keypoints_2d", 2, skeleton_2d, keypoints, derive_missing, reference
+        )
+    if joints_3d is not None and skeleton_3d is not None:
+        joints_3d = _targets_by_name(joints_3d, "joints_3d", 3, skeleton_3d, keypoints, derive_missing, reference)
     if keypoints_2d is not None:
         target_2d, weights_2d = _targets(keypoints_2d, "keypoints_2d", 2, count_keypoints, reference)
     if joints_3d is not None:

@@ -163,7 +163,7 @@ def linear_blend_skinning(
     rotations: Tensor,
     template: Tensor,
     shape_directions: Tensor,
-    pose_directions: Tensor,
+    pose_directions: Tensor | None,
     joint_regressor: Tensor,
     parents: Tensor,
     skinning_weights: Tensor,
@@ -177,7 +177,8 @@ def linear_blend_skinning(
         template: ``(V, 3)`` mean template ``T_bar``.
         shape_directions: ``(V, 3, S)`` shape blend shapes (smplx's ``shapedirs``).
         pose_directions: ``(P, V*3)`` pose blend shapes, ``P = 9 (J - 1)`` (smplx's ``posedirs``
-            layout, transposed from the file's ``(V, 3, P)``).
+            layout, transposed from the file's ``(V, 3, P)``), or None for a model without pose blend
+            shapes (the same result as all-zero directions, without the ``(V*3, P) @ (P, B)`` product).
         joint_regressor: ``(J, V)`` dense regressor of the kinematic joints.
         parents: ``(J,)`` int64 parent indices (``-1`` for the root).
         skinning_weights: ``(V, J)`` blend weights (rows sum to 1).
@@ -199,10 +200,13 @@ def linear_blend_skinning(
     # J(beta): (J, V) @ (V, 3*B) -> (J, 3, B) -> (B, J, 3)
     rest_joints = torch.matmul(joint_regressor, shaped_vm.view(num_vertices, 3 * batch))
     rest_joints = rest_joints.view(num_joints, 3, batch).permute(2, 0, 1)
-    identity = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
-    pose_feature = (rotations[:, 1:] - identity).reshape(batch, -1)  # (B, J-1, 3, 3) -> (B, P)
-    # v_shaped + B_P in one GEMM: (V*3, B) + (V*3, P) @ (P, B) -> (V*3, B)
-    posed_vm = torch.addmm(shaped_vm, pose_directions.t(), pose_feature.t())
+    if pose_directions is None:
+        posed_vm = shaped_vm  # no pose blend shapes: B_P = 0
+    else:
+        identity = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
+        pose_feature = (rotations[:, 1:] - identity).reshape(batch, -1)  # (B, J-1, 3, 3) -> (B, P)
+        # v_shaped + B_P in one GEMM: (V*3, B) + (V*3, P) @ (P, B) -> (V*3, B)
+        posed_vm = torch.addmm(shaped_vm, pose_directions.t(), pose_feature.t())
     world, relative = rigid_transforms(rotations, rest_joints, parents, levels)
     # Blend the top 3x4 blocks of the relative transforms, the whole batch in one GEMM:
     # (B, J, 3, 4) -> (J, 3, 4, B) -> (J, 12*B); (V, J) @ (J, 12*B) -> (V, 3, 4, B).

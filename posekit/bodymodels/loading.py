@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from posekit.bodymodels.base import RodriguesConvention
 from posekit.bodymodels.smpl import SMPL
 from posekit.io.safe_pickle import load_model_pickle, load_npz_objects
 
@@ -255,6 +256,7 @@ def load_body_model(
     num_betas: int | None = None,
     dtype: torch.dtype = torch.float32,
     gender: str = "neutral",
+    rodrigues: RodriguesConvention = "smplx",
 ) -> SMPL:
     """Load a body model: ``"open"`` (posekit's shipped model), an SMPL file, or a folder of SMPL files.
 
@@ -264,6 +266,8 @@ def load_body_model(
         num_betas: shape coefficients to use (default: all in the file, 10 for SMPL).
         dtype: ``torch.float32`` or ``torch.float64``.
         gender: which file of a folder: ``"neutral"``, ``"male"`` or ``"female"``.
+        rodrigues: axis-angle conversion, ``"smplx"`` (smplx's convention, the default) or ``"exact"``
+            (see :mod:`posekit.bodymodels.base`).
 
     Returns:
         An :class:`~posekit.bodymodels.smpl.SMPL` module on the CPU (``.to(device)`` moves it).
@@ -288,4 +292,5 @@ def load_body_model(
         dtype=dtype,
         extras=data.extras,
         name=name,
+        rodrigues=rodrigues,
     )

@@ -7,14 +7,15 @@ CVPR 2020) build in their SMPL wrappers (``JOINT_MAP`` over smplx's 45 joints pl
 ``J_regressor_extra.npy``):
 
 * :func:`smpl_keypoints`: the 24 SMPL joints (posekit's ``smpl`` skeleton);
-* :func:`h36m_keypoints`: Human3.6M-17 from ``J_regressor_h36m.npy`` ``(17, 6890)``, rows in the file's
-  order under posekit's ``h36m`` names (VideoPose3D's order; SPIN/VIBE list rows 1-3 as the left leg,
-  see the README note) - what VIBE's evaluation regresses;
+* :func:`h36m_keypoints`: Human3.6M-17 from ``J_regressor_h36m.npy`` ``(17, 6890)`` in posekit's ``h36m``
+  (VideoPose3D) order - what VIBE's evaluation regresses. The file's rows are NOT in VideoPose3D's
+  order: its rows 1-3 are the LEFT leg and rows 4-6 the right leg (see :data:`H36M_REGRESSOR_ROWS`);
+  :func:`h36m_keypoints` reorders them so every name is the joint it says;
 * :func:`extra_keypoints`: the 9 rows of ``J_regressor_extra.npy`` ``(9, 6890)``;
 * :func:`coco_keypoints`: COCO-17: face points from SMPL vertices (smplx's ``smplh`` vertex ids),
   shoulders / elbows / wrists / knees / ankles from SMPL joints, hips from ``J_regressor_extra``;
-* :func:`lsp_keypoints`: the 14 LSP joints of SPIN/VIBE (``JOINT_NAMES[25:39]``): SMPL joints plus
-  hips, neck and head top from ``J_regressor_extra``;
+* :func:`lsp_keypoints`: the 14 LSP joints of SPIN/VIBE (``JOINT_NAMES[25:39]``, posekit's ``lsp``
+  skeleton): SMPL joints plus hips, neck and head top from ``J_regressor_extra``;
 * :func:`lsp_keypoints_from_h36m`: the 14 joints VIBE's 3DPW evaluation uses (``H36M_TO_J14`` rows of
   the Human3.6M regressor).
 
@@ -34,10 +35,11 @@ from torch import Tensor
 
 from posekit.bodymodels.base import BodyModelOutput
 from posekit.bodymodels.lbs import vertices_to_joints
-from posekit.skeletons.definitions import COCO, H36M, SMPL
+from posekit.skeletons.definitions import COCO, H36M, LSP, SMPL
 
 __all__ = [
     "EXTRA_JOINT_NAMES",
+    "H36M_REGRESSOR_ROWS",
     "H36M_TO_LSP14",
     "LSP_NAMES",
     "SMPL_VERTEX_IDS",
@@ -77,25 +79,28 @@ EXTRA_JOINT_NAMES = (
     "jaw",  # 'Jaw (H36M)'
     "head",  # 'Head (H36M)'
 )
-# The 14 LSP joints in SPIN/VIBE's order (their JOINT_NAMES[25:39], get_common_joint_names).
-LSP_NAMES = (
-    "right_ankle",
-    "right_knee",
-    "right_hip",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "right_wrist",
-    "right_elbow",
-    "right_shoulder",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "neck",
-    "head_top",
-)
+# The 14 LSP joints in SPIN/VIBE's order (their JOINT_NAMES[25:39], get_common_joint_names): posekit's `lsp`.
+LSP_NAMES = LSP.keypoint_names
 # SPIN/VIBE H36M_TO_J14: rows of the Human3.6M regressor giving the 14 LSP joints.
 H36M_TO_LSP14 = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
+# The row of J_regressor_h36m.npy that gives each joint of posekit's h36m skeleton (VideoPose3D order).
+#
+# The left/right question, settled from the code (SPIN 2476c43, VIBE 851f779, VideoPose3D 1afb1ca):
+# * VideoPose3D's h36m skeleton (common/h36m_dataset.py) has joints_right = [1, 2, 3, ...] of the raw 32
+#   Human3.6M joints and keeps raw 1, 2, 3 as its indices 1-3: its 1-3 are the RIGHT leg (posekit follows it).
+# * SPIN's constants.py (copied by VIBE's lib/models/smpl.py) maps the regressor's rows with
+#   H36M_TO_J17 = [6, 5, 4, 1, 2, 3, ...] onto 'Right Ankle', 'Right Knee', 'Right Hip', 'Left Hip',
+#   'Left Knee', 'Left Ankle': regressor rows 1-3 are the LEFT leg, 4-6 the right leg; rows 11-13 the
+#   left arm and 14-16 the right arm (as in VideoPose3D).
+# * That labelling is what SPIN's numbers rest on: eval.py scores Human3.6M by comparing regressor rows
+#   H36M_TO_J14 with the ground-truth 'S' joints, which datasets/preprocess/h36m_train.py fills with
+#   raw joints 1-3 as 'Right Hip/Knee/Ankle' and raw 6-8 as 'Left ...' (h36m_idx / global_idx). A swapped
+#   leg pair would add a large error to every frame; SPIN reports PA-MPJPE 41 mm. So rows 1-3 of the
+#   regressor regress the left leg (Human3.6M's raw 6-8), and taking the file's rows in order under
+#   VideoPose3D's names (what posekit did before) put the left leg under the right_* names.
+# The torso rows 7-10 (spine, thorax, neck/nose, head) and the arm rows keep their positions. VIBE's 3DPW
+# evaluation through H36M_TO_LSP14 (and regress_common14) was right either way: it names rows, not positions.
+H36M_REGRESSOR_ROWS = (0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 
 Source = tuple[str, int]  # ("joint", index) | ("vertex", vertex id) | ("regressor", row)
 
@@ -182,15 +187,21 @@ def smpl_keypoints() -> MeshKeypoints:
 
 
 def h36m_keypoints(regressor_path: str | os.PathLike[str]) -> MeshKeypoints:
-    """Human3.6M-17 joints from ``J_regressor_h36m.npy`` (posekit's ``h36m`` names, file row order)."""
+    """Human3.6M-17 joints from ``J_regressor_h36m.npy`` in posekit's ``h36m`` (VideoPose3D) order.
+
+    The file's rows 1-3 are the left leg and 4-6 the right leg (SPIN/VIBE's ``H36M_TO_J17``); output
+    keypoint ``i`` is row ``H36M_REGRESSOR_ROWS[i]``, so ``right_hip`` is row 4 and ``left_hip`` row 1
+    (the evidence is with :data:`H36M_REGRESSOR_ROWS`).
+    """
     matrix = load_regressor(regressor_path, 17, "Human3.6M regressor")
-    return MeshKeypoints("h36m", H36M.keypoint_names, tuple(("regressor", row) for row in range(17)), matrix)
+    sources = tuple(("regressor", row) for row in H36M_REGRESSOR_ROWS)
+    return MeshKeypoints("h36m", H36M.keypoint_names, sources, matrix)
 
 
 def lsp_keypoints_from_h36m(regressor_path: str | os.PathLike[str]) -> MeshKeypoints:
     """The 14 LSP joints VIBE's 3DPW evaluation uses: ``H36M_TO_J14`` rows of ``J_regressor_h36m.npy``."""
     matrix = load_regressor(regressor_path, 17, "Human3.6M regressor")
-    return MeshKeypoints("lsp", LSP_NAMES, tuple(("regressor", row) for row in H36M_TO_LSP14), matrix)
+    return MeshKeypoints("lsp", LSP.keypoint_names, tuple(("regressor", row) for row in H36M_TO_LSP14), matrix)
 
 
 def extra_keypoints(extra_regressor_path: str | os.PathLike[str]) -> MeshKeypoints:
@@ -229,9 +240,9 @@ def lsp_keypoints(extra_regressor_path: str | os.PathLike[str]) -> MeshKeypoints
     """The 14 LSP joints of SPIN/VIBE's 49-joint output (``JOINT_NAMES[25:39]``)."""
     matrix = load_regressor(extra_regressor_path, 9, "J_regressor_extra")
     sources: list[Source] = []
-    for name in LSP_NAMES:
+    for name in LSP.keypoint_names:
         if name in ("right_hip", "left_hip", "neck", "head_top"):
             sources.append(("regressor", EXTRA_JOINT_NAMES.index(name)))
         else:
             sources.append(_smpl_joint(name))
-    return MeshKeypoints("lsp", LSP_NAMES, tuple(sources), matrix)
+    return MeshKeypoints("lsp", LSP.keypoint_names, tuple(sources), matrix)

@@ -14,7 +14,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from posekit.bodymodels.base import BodyModel, BodyModelOutput, RotationFormat, prepare_parameters
+from posekit.bodymodels.base import (
+    RODRIGUES_CONVENTIONS,
+    BodyModel,
+    BodyModelOutput,
+    RodriguesConvention,
+    RotationFormat,
+    prepare_parameters,
+)
 from posekit.bodymodels.lbs import kinematic_levels, linear_blend_skinning
 from posekit.skeletons.definitions import SMPL as SMPL_SKELETON
 
@@ -37,6 +44,14 @@ class SMPL(BodyModel):
         dtype: float32 or float64.
         extras: other arrays of the file kept as numpy (``vt``, ``ft``, ``part_labels``, metadata).
         name: what the model is (for messages and ``repr``).
+        rodrigues: axis-angle conversion, ``"smplx"`` (default: smplx's ``batch_rodrigues`` convention,
+            angle ``|v + 1e-8|``, so outputs equal smplx's to float rounding) or ``"exact"`` (exact
+            Rodrigues; differs by ~1e-8 rad). See :mod:`posekit.bodymodels.base`. The attribute
+            ``rodrigues`` may be changed later.
+
+    When every pose blend shape is zero (posekit's open model has none), the pose-blend product is
+    skipped: the output is the same (adding zeros), the forward pass cheaper. ``has_pose_blend_shapes``
+    says which case holds; it is recomputed when a state dict is loaded.
     """
 
     v_template: Tensor  # (V, 3)
@@ -61,10 +76,14 @@ class SMPL(BodyModel):
         dtype: torch.dtype = torch.float32,
         extras: dict[str, Any] | None = None,
         name: str = "SMPL",
+        rodrigues: RodriguesConvention = "smplx",
     ) -> None:
         super().__init__()
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype={dtype}; expected torch.float32 or torch.float64")
+        if rodrigues not in RODRIGUES_CONVENTIONS:
+            raise ValueError(f"rodrigues={rodrigues!r}; expected one of {', '.join(RODRIGUES_CONVENTIONS)}")
+        self.rodrigues: RodriguesConvention = rodrigues
         num_vertices = int(v_template.shape[0])
         num_joints = int(J_regressor.shape[0])
         file_betas = int(shapedirs.shape[-1])
@@ -100,6 +119,11 @@ class SMPL(BodyModel):
         self.register_buffer("lbs_weights", buffer(weights))  # (V, J)
         self.register_buffer("parents_tensor", torch.tensor(self.parents, dtype=torch.int64))
         self.register_buffer("faces", torch.as_tensor(np.asarray(faces, dtype=np.int64)))  # (F, 3)
+        self.has_pose_blend_shapes = bool(torch.count_nonzero(self.posedirs))
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self.has_pose_blend_shapes = bool(torch.count_nonzero(self.posedirs))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -114,7 +138,7 @@ class SMPL(BodyModel):
     def extra_repr(self) -> str:
         return (
             f"name={self.name!r}, vertices={self.num_vertices}, joints={self.num_joints}, betas={self.num_betas}, "
-            f"dtype={self.dtype}"
+            f"dtype={self.dtype}, rodrigues={self.rodrigues!r}"
         )
 
     def forward(
@@ -142,13 +166,14 @@ class SMPL(BodyModel):
             betas=betas,
             transl=transl,
             rotation=rotation,
+            rodrigues=self.rodrigues,
         )
         result = linear_blend_skinning(
             betas,
             rotations,
             self.v_template,
             self.shapedirs,
-            self.posedirs,
+            self.posedirs if self.has_pose_blend_shapes else None,
             self.J_regressor,
             self.parents_tensor,
             self.lbs_weights,

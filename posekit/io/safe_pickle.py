@@ -10,7 +10,12 @@ needs to rebuild arrays (``numpy.core.multiarray._reconstruct`` or its numpy-2 s
 ``numpy._core.multiarray._reconstruct``, ``numpy.ndarray``, ``numpy.dtype``, the dtype classes of
 ``numpy.dtypes``, ``numpy.core.multiarray.scalar``) and a few inert builtin containers; any other
 global is refused with a message that names the file and the global. Plain Python containers,
-numbers and strings are pickle opcodes, not globals, and load as usual.
+numbers and strings are pickle opcodes, not globals, and load as usual. One more global is
+accepted: ``_codecs.encode``, and only as ``encode(text, "latin1")`` (any other argument is
+refused). Python 3 pickles ``bytes`` at protocol <= 2 as that call (a ``str`` of code points
+0-255 turned back into the same bytes), so a 3DPW sequence file or a model pickle that was
+loaded and re-saved by Python 3 at protocol 2 carries it for every numpy array's data; it only
+encodes a string and cannot reach anything else.
 
 :func:`load_npz_objects` reads every member of an ``.npz`` archive: numeric arrays through
 ``numpy.lib.format.read_array(allow_pickle=False)``, object arrays through the restricted
@@ -23,8 +28,8 @@ builds neither of them for real. ``chumpy.ch.Ch`` (a chumpy array; chumpy is nev
 an inert stand-in that only collects its pickled state, from which the array in its ``x`` field is
 taken. ``scipy.sparse`` csc/csr matrices (``J_regressor``) map to a stand-in that collects ``data``,
 ``indices``, ``indptr`` and the shape, and are rebuilt with the ``scipy.sparse`` constructors. Python
-2 era pickles may also name ``copy_reg._reconstructor`` (allowed for the stand-ins only) and Python 3
-protocol-2 pickles ``_codecs.encode`` (allowed for latin-1 only, which only turns text into bytes).
+2 era pickles may also name ``copy_reg._reconstructor`` (allowed for the stand-ins only); the
+``_codecs.encode`` of Python 3 protocol-2 pickles is accepted as above (latin-1 text only).
 """
 
 from __future__ import annotations
@@ -79,13 +84,20 @@ def numpy_array_globals() -> dict[tuple[str, str], Any]:
     return allowed
 
 
+def _latin1_encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as Python 3 protocol-2 pickles of ``bytes`` use it: latin-1 text to bytes only."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}; only latin-1 text is accepted")
+    return text.encode("latin-1")
+
+
 # Builtins that only build inert containers/values (``dict``, ``list`` and ``tuple`` normally come
 # as opcodes; old protocols and some writers name them as globals).
 _BUILTIN_CONTAINERS = ("dict", "list", "tuple", "set", "frozenset", "bytearray", "bytes", "complex", "slice")
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """A ``pickle.Unpickler`` that only resolves numpy array-reconstruction globals and containers.
+    """A ``pickle.Unpickler`` resolving only numpy array-reconstruction globals, containers, latin-1 encode.
 
     Args:
         file: binary file object positioned at the pickle.
@@ -106,6 +118,7 @@ class RestrictedUnpickler(pickle.Unpickler):
             for name in _BUILTIN_CONTAINERS:
                 allowed[("builtins", name)] = getattr(builtins, name)
                 allowed[("__builtin__", name)] = getattr(builtins, name)  # Python 2 pickles
+            allowed[("_codecs", "encode")] = _latin1_encode  # how Python 3 pickles bytes at protocol <= 2
             RestrictedUnpickler._allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
@@ -255,13 +268,6 @@ def _safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     return cls.__new__(cls)
 
 
-def _latin1_encode(text: Any, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` as Python 3 protocol-2 pickles of ``bytes`` use it: latin-1 text to bytes only."""
-    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
-        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}; only latin-1 text is accepted")
-    return text.encode("latin-1")
-
-
 _SPARSE_NAMES = {
     "csc_matrix": _CscStandIn,
     "csc_array": _CscStandIn,
@@ -282,8 +288,6 @@ class _ModelUnpickler(RestrictedUnpickler):
             return _safe_reconstructor
         if module in ("builtins", "__builtin__") and name == "object":
             return object
-        if module == "_codecs" and name == "encode":
-            return _latin1_encode
         if module.split(".")[0] == "chumpy":
             raise UnsafePickleError(
                 f"{self.source}: the pickle holds a computed chumpy object {module}.{name}; posekit reads plain "

@@ -13,9 +13,9 @@ Shared names (the joint is the same anatomical landmark, up to each dataset's an
   pelvis; image datasets annotate them on the surface. The name is still shared.)
 * ``pelvis`` (root, midway between the hips): Human3.6M, MPII, SMPL.
 * ``thorax`` (top of the sternum, midway between the shoulders): Human3.6M, MPII.
-* ``neck`` (bottom end of the neck): CrowdPose, SMPL, NTU (the Kinect "Neck" sits slightly higher).
+* ``neck`` (bottom end of the neck): CrowdPose, LSP, SMPL, NTU (the Kinect "Neck" sits slightly higher).
 * ``head`` (centre of the head): Human3.6M, SMPL, NTU.
-* ``head_top`` (top of the head): MPII, CrowdPose.
+* ``head_top`` (top of the head): MPII, CrowdPose, LSP.
 * ``left_hand``, ``left_foot``: SMPL, NTU. ``left_thumb``: BlazePose, NTU.
 
 Format-specific names:
@@ -29,7 +29,8 @@ Format-specific names:
 
 Sources: COCO order, links and sigmas from pycocotools / the COCO keypoint task; MPII order from
 the MPII annotation (``r ankle`` ... ``l wrist``); CrowdPose order, sigmas and joint weights from
-crowdpose-api / MMPose's dataset info; Human3.6M-17 order and parents from VideoPose3D
+crowdpose-api / MMPose's dataset info; LSP-14 order from the LSP dataset as SPIN/VIBE list it
+(``constants.JOINT_NAMES[25:39]``); Human3.6M-17 order and parents from VideoPose3D
 (``h36m_skeleton`` after ``remove_joints``); SMPL-24 order and ``kintree_table`` from smplx; NTU
 RGB+D-25 from the Kinect v2 ``JointType`` enumeration; BlazePose-33 order and
 ``POSE_CONNECTIONS`` from MediaPipe.
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 from posekit.skeletons.skeleton import Skeleton, auto_flip_pairs, links_from_parents, register_skeleton
 
-__all__ = ["BLAZEPOSE", "COCO", "CROWDPOSE", "H36M", "MPII", "NTU", "SMPL"]
+__all__ = ["BLAZEPOSE", "COCO", "CROWDPOSE", "H36M", "LSP", "MPII", "NTU", "SMPL"]
 
 
 def _sided(*parts: str) -> tuple[str, ...]:
@@ -143,6 +144,47 @@ CROWDPOSE = Skeleton(
     ),
     # MMPose crowdpose.py joint_weights (as published there).
     joint_weights=(0.2, 0.2, 0.2, 1.3, 1.5, 0.2, 1.3, 1.5, 0.2, 0.2, 0.5, 0.2, 0.2, 0.5),
+)
+
+# ------------------------------------------------------------------------------------------ LSP-14
+# Leeds Sports Pose order (Johnson & Everingham, BMVC 2010), as SPIN/VIBE list it (JOINT_NAMES[25:39]) and
+# evaluate 3DPW / Human3.6M on it (H36M_TO_J14).
+_LSP_NAMES = (
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "neck",
+    "head_top",
+)
+LSP = Skeleton(
+    name="lsp",
+    keypoint_names=_LSP_NAMES,
+    links=(
+        ("right_ankle", "right_knee"),
+        ("right_knee", "right_hip"),
+        ("left_hip", "left_knee"),
+        ("left_knee", "left_ankle"),
+        ("right_hip", "left_hip"),
+        ("right_wrist", "right_elbow"),
+        ("right_elbow", "right_shoulder"),
+        ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"),
+        ("right_shoulder", "neck"),
+        ("left_shoulder", "neck"),
+        ("right_shoulder", "right_hip"),
+        ("left_shoulder", "left_hip"),
+        ("neck", "head_top"),
+    ),
+    flip_pairs=auto_flip_pairs(_LSP_NAMES),
 )
 
 # ---------------------------------------------------------------------------- Human3.6M-17 (VideoPose3D)
@@ -333,6 +375,7 @@ BLAZEPOSE = Skeleton(
 register_skeleton(COCO, aliases=("mscoco", "coco_body"))
 register_skeleton(MPII)
 register_skeleton(CROWDPOSE)
+register_skeleton(LSP, aliases=("leeds_sports_pose",))
 register_skeleton(H36M, aliases=("human36m", "human3.6m", "human_3.6m", "h3.6m", "videopose3d"))
 register_skeleton(SMPL)
 register_skeleton(NTU, aliases=("ntu_rgbd", "ntu_rgb+d", "ntu_rgb_d", "kinect_v2", "kinect"))

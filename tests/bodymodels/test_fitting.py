@@ -8,6 +8,9 @@ import torch
 
 from posekit.bodymodels import SMPL
 from posekit.bodymodels.fitting import FittingConfig, GaussianMixturePrior, fit_to_keypoints
+from posekit.skeletons.definitions import SMPL as SMPL_SKELETON
+
+SMPL_NAMES = SMPL_SKELETON.keypoint_names
 
 INTRINSICS = np.array([[500.0, 0.0, 128.0], [0.0, 500.0, 128.0], [0.0, 0.0, 1.0]])
 
@@ -62,3 +65,44 @@ def test_gmm_prior_and_bad_input(model64: SMPL) -> None:
         fit_to_keypoints(model64, np.zeros((1, 24, 2)))
     with pytest.raises(ValueError, match=r"keypoints_2d has shape \(1, 17, 2\); expected \(N, 24, 2\)"):
         fit_to_keypoints(model64, np.zeros((1, 17, 2)), INTRINSICS)
+
+
+def test_fit_targets_by_skeleton_name(model64: SMPL) -> None:
+    """COCO-17 2D (posekit predict) and Human3.6M-17 3D (--lift) targets are mapped to SMPL joints by name."""
+    from posekit.skeletons import convert_keypoints
+    from posekit.structures import PoseSequence
+
+    projected, joints = _truth(model64)
+    coco, coco_valid = convert_keypoints(projected, "smpl", "coco")  # nose, eyes, ears: not SMPL joints
+    assert int(coco_valid[0].sum()) == 12
+    scores = coco_valid.to(torch.float64)
+    config = FittingConfig(steps=250, camera_steps=50, pose_prior_weight=0.01, shape_prior_weight=0.01, bend_weight=0.0)
+    target = torch.cat([coco, scores[..., None]], dim=-1)
+    by_name = fit_to_keypoints(model64, target, INTRINSICS, skeleton_2d="coco", config=config)
+    assert by_name.keypoints_3d.shape == (3, 24, 3)
+    assert torch.all(by_name.reprojection_error < 1.0), by_name.reprojection_error  # px, 12 joints (from ~10)
+    # The same through a PoseSequence (what posekit predict returns), with the skeleton taken from it.
+    sequence = PoseSequence(frames=np.arange(3), keypoints=coco.numpy(), scores=scores.numpy(), skeleton="coco")
+    from_sequence = fit_to_keypoints(model64, sequence, INTRINSICS, config=config)
+    torch.testing.assert_close(from_sequence.reprojection_error, by_name.reprojection_error, atol=1e-3, rtol=1e-3)
+
+    h36m, _ = convert_keypoints(joints, "smpl", "h36m")
+    lifted = PoseSequence(
+        frames=np.arange(3),
+        keypoints=coco.numpy(),
+        scores=scores.numpy(),
+        skeleton="coco",
+        keypoints_3d=h36m.numpy(),
+        skeleton_3d="h36m",
+    )
+    config3d = FittingConfig(steps=60, camera_steps=10, optimizer="lbfgs", pose_prior_weight=1e-3, bend_weight=0.0)
+    result = fit_to_keypoints(model64, joints_3d=lifted, config=config3d)
+    named = [SMPL_NAMES.index(name) for name in ("pelvis", "left_knee", "right_wrist", "head")]
+    error = (result.keypoints_3d[:, named] - joints[:, named]).norm(dim=-1)
+    assert float(error.mean()) < 0.01, error  # metres, on joints h36m names (measured 3.9 mm)
+    with pytest.raises(ValueError, match=r"keypoints_2d has shape \(3, 24, 3\); expected \(N, 17, 2\) .* 'coco'"):
+        fit_to_keypoints(model64, target[:, :, :3].new_zeros(3, 24, 3), INTRINSICS, skeleton_2d="coco")
+    with pytest.raises(ValueError, match="joints_3d is a PoseSequence without keypoints_3d"):
+        fit_to_keypoints(model64, joints_3d=sequence)
+    with pytest.raises(ValueError, match="unknown skeleton 'kinectx'"):
+        fit_to_keypoints(model64, target, INTRINSICS, skeleton_2d="kinectx")

@@ -17,7 +17,8 @@ from posekit.bodymodels.regressors import (
     lsp_keypoints_from_h36m,
     smpl_keypoints,
 )
-from posekit.skeletons.definitions import COCO, H36M
+from posekit.skeletons import convert_keypoints, get_skeleton
+from posekit.skeletons.definitions import COCO, H36M, LSP
 
 
 @pytest.fixture()
@@ -40,7 +41,20 @@ def test_keypoint_sets(model64: SMPL, regressor_files: tuple[Path, Path]) -> Non
     regressed = torch.einsum("kv,bvc->bkc", h36m_matrix, vertices)
     h36m = h36m_keypoints(h36m_path)
     assert h36m.keypoint_names == H36M.keypoint_names
-    torch.testing.assert_close(h36m(output), regressed)
+    # The file's rows 1-3 are the left leg and 4-6 the right (SPIN/VIBE H36M_TO_J17); posekit's h36m has the
+    # right leg at 1-3 (VideoPose3D), so the rows are swapped by name; torso and arms keep their rows.
+    got = h36m(output)
+    torch.testing.assert_close(got[:, H36M.index("right_hip")], regressed[:, 4])
+    torch.testing.assert_close(got[:, H36M.index("right_ankle")], regressed[:, 6])
+    torch.testing.assert_close(got[:, H36M.index("left_hip")], regressed[:, 1])
+    torch.testing.assert_close(got[:, H36M.index("left_ankle")], regressed[:, 3])
+    keep = [0, *range(7, 17)]
+    torch.testing.assert_close(got[:, keep], regressed[:, keep])
+    # Named the same way as the LSP-14 rows SPIN/VIBE evaluate with: converting h36m -> lsp by name gives them.
+    lsp_by_name, valid = convert_keypoints(got, "h36m", "lsp")
+    lsp_rows = lsp_keypoints_from_h36m(h36m_path)(output)
+    assert lsp_rows.shape == (2, 14, 3) and bool(valid.all())
+    torch.testing.assert_close(lsp_by_name[:, :12], lsp_rows[:, :12])  # the limbs (neck, head_top are derived)
     lsp_h36m = lsp_keypoints_from_h36m(h36m_path)
     torch.testing.assert_close(lsp_h36m(output), regressed[:, [6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10]])
     extra = torch.einsum("kv,bvc->bkc", torch.as_tensor(np.load(extra_path)), vertices)
@@ -52,6 +66,7 @@ def test_keypoint_sets(model64: SMPL, regressor_files: tuple[Path, Path]) -> Non
     torch.testing.assert_close(coco[:, 5], joints[:, 16])  # left_shoulder: SMPL joint 16
     torch.testing.assert_close(coco[:, 11], extra[:, 1])  # left_hip: J_regressor_extra row 1
     torch.testing.assert_close(coco[:, 16], joints[:, 8])  # right_ankle: SMPL joint 8
+    assert lsp_keypoints(extra_path).keypoint_names == LSP.keypoint_names == get_skeleton("lsp14").keypoint_names
     lsp = lsp_keypoints(extra_path)(output)
     torch.testing.assert_close(lsp[:, 0], joints[:, 8])  # right_ankle
     torch.testing.assert_close(lsp[:, 2], extra[:, 0])  # right_hip

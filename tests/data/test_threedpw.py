@@ -54,8 +54,8 @@ def sequence_data(seed: int = 0, people: int = 2) -> dict[str, Any]:
 class Python2Pickler(pickle._Pickler):  # type: ignore[misc,name-defined]
     """Writes ``bytes`` as Python 2 ``str`` opcodes, as the Python 2 writer of 3DPW's files did.
 
-    (Python 3 writes bytes at protocol 2 as a call to ``_codecs.encode``, a global the restricted
-    unpickler refuses; 3DPW's own files carry array data as plain Python 2 strings.)
+    (Python 3 writes bytes at protocol 2 as a call to ``_codecs.encode``, which the restricted unpickler
+    accepts for latin-1 text only; 3DPW's own files carry array data as plain Python 2 strings.)
     """
 
     dispatch = dict(pickle._Pickler.dispatch)  # type: ignore[attr-defined]
@@ -159,6 +159,17 @@ def test_official_split_folders(tmp_path: Path) -> None:
 class _Executes:
     def __reduce__(self) -> tuple[Any, tuple[()]]:
         return (os.getcwd, ())
+
+
+def test_reads_a_file_resaved_by_python3_at_protocol_2(tmp_path: Path) -> None:
+    # Loading a 3DPW file in Python 3 and saving it again at protocol 2 writes its bytes via _codecs.encode.
+    data = sequence_data()
+    path = tmp_path / "sequenceFiles" / "test" / "resaved.pkl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    assert b"_codecs" in path.read_bytes()
+    sequence = load_threedpw_sequence(path)
+    assert len(sequence) == FRAMES and sequence.name == "downtown_walking_00"
 
 
 def test_pickles_with_other_globals_are_refused(tmp_path: Path) -> None:

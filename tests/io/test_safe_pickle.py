@@ -91,3 +91,25 @@ def test_model_pickle_refuses_computed_chumpy_and_foreign_reconstructors(tmp_pat
         load_model_pickle(codec)
     with pytest.raises(FileNotFoundError, match="no pickle file"):
         load_model_pickle(tmp_path / "absent.pkl")
+
+
+def test_python3_protocol2_bytes_load_and_other_codec_calls_are_refused(tmp_path: Path) -> None:
+    from posekit.io.safe_pickle import load_model_pickle
+
+    data = {"poses": [np.arange(6, dtype=np.float64).reshape(2, 3)], "name": b"\x00\xffraw", "trans": np.ones(3)}
+    payload = pickle.dumps(data, protocol=2)  # Python 3 writes every bytes object as _codecs.encode(text, "latin1")
+    assert b"_codecs\nencode" in payload
+    loaded = restricted_loads(payload, source="seq.pkl")
+    assert loaded["name"] == b"\x00\xffraw"
+    np.testing.assert_array_equal(loaded["poses"][0], data["poses"][0])  # type: ignore[index]
+    path = tmp_path / "resaved.pkl"
+    path.write_bytes(payload)
+    np.testing.assert_array_equal(load_model_pickle(path)["trans"], np.ones(3))
+    for bad in (
+        b"c_codecs\nencode\n(Vx\nVrot13\ntR.",  # another codec
+        b"c_codecs\nencode\n(I1\nVlatin1\ntR.",  # not a string
+    ):
+        with pytest.raises(UnsafePickleError, match="only latin-1 text"):
+            restricted_loads(bad, source="x")
+    with pytest.raises(UnsafePickleError, match="refusing to unpickle the global _codecs.decode"):
+        restricted_loads(b"c_codecs\ndecode\n(Vx\nVrot13\ntR.", source="x")

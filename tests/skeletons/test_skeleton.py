@@ -14,7 +14,7 @@ from posekit.skeletons import (
     register_skeleton,
 )
 
-BUILT_IN = ["blazepose", "coco", "crowdpose", "h36m", "mpii", "ntu", "smpl"]
+BUILT_IN = ["blazepose", "coco", "crowdpose", "h36m", "lsp", "mpii", "ntu", "smpl"]
 
 
 def test_list_skeletons_contains_built_ins() -> None:
