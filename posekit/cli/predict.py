@@ -2,7 +2,8 @@
 
 Argument parsing and printing only; the work is :func:`posekit.inference.predict.predict`, whose
 docstring describes the inputs and every file written in ``--out`` (``predictions.json`` in COCO
-keypoint results format, overlays in ``vis/``, ``poses3d.npz`` and BVH files with ``--lift``).
+keypoint results format, overlays in ``vis/``, ``poses3d.npz`` and BVH files with ``--lift``, body-model
+parameters in ``mesh/`` and mesh overlays with ``--mesh``).
 
 Exit status: 0 when every input was processed, 1 when some inputs failed (results for the others
 are still written), 2 for bad options, 130 after Ctrl-C (the results of what was processed are
@@ -211,6 +212,43 @@ def build_parser() -> argparse.ArgumentParser:
         "the image width)",
     )
     lift.add_argument("--no-flip-test", action="store_true", help="with --lift: no horizontal-flip test-time averaging")
+    mesh = parser.add_argument_group("3D body meshes (a body model fitted to the lifted people; implies --lift)")
+    mesh.add_argument(
+        "--mesh",
+        action="store_true",
+        help="fit a body model to every lifted person (implies --lift): OUT/mesh/<name>_track<id>.npz holds its "
+        "parameters per frame (global_orient, body_pose, betas, transl, frame_indices) and OUT/vis/<name>_mesh.mp4 "
+        "(or .jpg for images) shows the meshes over the input, one colour per track",
+    )
+    mesh.add_argument(
+        "--body-model",
+        default="open",
+        metavar="PATH",
+        help="with --mesh: open (the body model shipped with posekit, default) or your SMPL file or folder "
+        "(basicModel_*_lbs_10_207_0_v1.*.pkl, SMPL_{NEUTRAL,MALE,FEMALE}.pkl or .npz; https://smpl.is.tue.mpg.de)",
+    )
+    mesh.add_argument(
+        "--gender",
+        choices=("neutral", "male", "female"),
+        default="neutral",
+        help="with --mesh and an SMPL folder: which model file (default: neutral)",
+    )
+    mesh.add_argument(
+        "--mesh-steps",
+        type=int,
+        default=300,
+        metavar="N",
+        help="with --mesh: fitting steps per track (default: 300)",
+    )
+    mesh.add_argument(
+        "--side-view", action="store_true", help="with --mesh: the mesh overlays gain a side view on the right"
+    )
+    mesh.add_argument(
+        "--save-obj",
+        action="store_true",
+        help="with --mesh: also write OUT/mesh/<name>_obj/track_<id>/frame_<n>.obj per track and frame (VIBE's "
+        "--save_obj)",
+    )
     output = parser.add_argument_group("results files and overlays")
     output.add_argument(
         "--format",
@@ -284,6 +322,12 @@ def options_from_args(args: argparse.Namespace) -> PredictOptions:
         line_width=args.line_width,
         draw_boxes=not args.no_boxes,
         show=args.show,
+        mesh=args.mesh,
+        body_model=args.body_model,
+        gender=args.gender,
+        mesh_steps=args.mesh_steps,
+        side_view=args.side_view,
+        save_obj=args.save_obj,
     )
 
 
@@ -312,6 +356,7 @@ def main(argv: Sequence[str]) -> int:
         + " and ".join(str(path) for path in (result.predictions_path, result.csv_path) if path is not None)
         + ("" if result.vis_dir is None else f", overlays in {result.vis_dir}")
         + ("" if result.poses3d_path is None else f"; 3D: {len(result.lifted)} track(s) in {result.poses3d_path}")
+        + ("" if result.mesh_dir is None else f"; meshes: {len(result.meshes)} track(s) in {result.mesh_dir}")
         + (f"; {result.failed} input(s) failed" if result.failed else "")
         + ("; interrupted (Ctrl-C)" if result.stopped == "interrupt" else "")
     )

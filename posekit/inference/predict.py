@@ -28,7 +28,13 @@ image or frame. With ``out`` set it also writes, atomically:
 * ``vis/<name>.jpg`` / ``vis/<name>.mp4`` overlays (``vis``; ``keypoint_threshold``, ``line_width``,
   ``draw_boxes``), ``vis/<name>_3d.jpg|mp4`` (``lift``),
   ``vis/<name>_3d.gif`` (``gif``), ``bvh/<name>_track<id>.bvh`` per video track (``bvh``) and
-  ``poses3d.npz`` (``lift``; :func:`posekit.io.poses.save_poses3d_npz`).
+  ``poses3d.npz`` (``lift``; :func:`posekit.io.poses.save_poses3d_npz`);
+* with ``mesh`` (which implies ``lift``; :mod:`posekit.inference.mesh`): a body model (``body_model``,
+  default the shipped open model) fitted to every lifted track, ``mesh/<name>_track<id>.npz`` with its
+  named parameters per frame (``global_orient``, ``body_pose``, ``betas``, ``transl``,
+  ``frame_indices``, fitting errors), ``vis/<name>_mesh.mp4|jpg`` (the meshes over the input, colour per
+  track; ``side_view`` adds a turned view on the right) and, with ``save_obj``,
+  ``mesh/<name>_obj/track_<id>/frame_<n>.obj``.
 
 Live input: a camera index (``"0"``, an argument that is a whole number and names no file), stream
 URLs (``rtsp://``, ``http(s)://``, ``udp://``, ...) and ``"-"`` (a video piped to standard input) are
@@ -89,6 +95,7 @@ from posekit.viz.draw import DRAW_MIN_SCORE, draw_poses
 
 if TYPE_CHECKING:  # torch is imported only when lifting
     from posekit.inference.lift3d.video import VideoLifter
+    from posekit.inference.mesh import MeshFitter, MeshTrack
     from posekit.models.lift3d import Lifter
 
 __all__ = [
@@ -160,6 +167,13 @@ class PredictOptions:
         draw_boxes: draw person boxes on the overlays.
         show: preview the overlays of videos and live inputs in a window (needs a display and an
             OpenCV with GUI support: refused before anything runs otherwise); runs in one process.
+        mesh: fit a body model to every lifted person and write meshes (implies ``lift``; runs in one
+            process).
+        body_model: with ``mesh``: ``"open"`` (shipped) or an SMPL file or folder of the user's.
+        gender: with ``mesh`` and an SMPL folder: ``"neutral"``, ``"male"`` or ``"female"``.
+        mesh_steps: with ``mesh``: optimisation steps per track.
+        side_view: with ``mesh``: the mesh overlays gain a side view on the right.
+        save_obj: with ``mesh``: write an ``.obj`` per track and frame.
     """
 
     skeleton: str = "coco"
@@ -195,8 +209,15 @@ class PredictOptions:
     line_width: int | None = None
     draw_boxes: bool = True
     show: bool = False
+    mesh: bool = False
+    body_model: str = "open"
+    gender: str = "neutral"
+    mesh_steps: int = 300
+    side_view: bool = False
+    save_obj: bool = False
 
     def __post_init__(self) -> None:
+        self._check_mesh_options()
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {self.workers}")
         if self.max_people is not None and self.max_people < 1:
@@ -239,6 +260,25 @@ class PredictOptions:
             raise ValueError(f"--kpt-thr must be a number, got {self.keypoint_threshold}")
         if self.line_width is not None and self.line_width < 1:
             raise ValueError(f"--line-width must be a whole number of pixels >= 1, got {self.line_width}")
+
+    def _check_mesh_options(self) -> None:
+        """``mesh`` implies ``lift``; the mesh options need ``mesh``."""
+        if self.mesh:
+            object.__setattr__(self, "lift", True)
+            if self.gender not in ("neutral", "male", "female"):
+                raise ValueError(f"--gender must be neutral, male or female, got {self.gender!r}")
+            if self.mesh_steps < 1:
+                raise ValueError(f"--mesh-steps must be >= 1, got {self.mesh_steps}")
+            return
+        for flag, value in (
+            ("--body-model", self.body_model != "open"),
+            ("--gender", self.gender != "neutral"),
+            ("--mesh-steps", self.mesh_steps != 300),
+            ("--side-view", self.side_view),
+            ("--save-obj", self.save_obj),
+        ):
+            if value:
+                raise ValueError(f"{flag} needs --mesh")
 
     def _check_model_options(self) -> None:
         """``scales`` and ``flip`` against ``model`` (torch is imported only when a model is named)."""
@@ -402,6 +442,11 @@ class PredictResult:
         csv_path: ``predictions.csv`` when written (``output_format`` ``"csv"`` or ``"both"``).
         stopped: why the run stopped before the end of its inputs: ``"interrupt"`` (Ctrl-C) or
             ``"window"`` (``q``/Esc in the ``show`` window); ``None`` when it ran to the end.
+        meshes: with ``mesh``, the fitted body-model parameters per lifted track
+            (:class:`~posekit.inference.mesh.MeshTrack`: frames, ``global_orient``, ``body_pose``,
+            ``betas``, ``transl``, errors; no vertices: ``mesh_fitter.vertices(track)`` makes them).
+        mesh_fitter: with ``mesh``, the :class:`~posekit.inference.mesh.MeshFitter` (its body model).
+        mesh_dir: ``mesh/`` when parameter files were written.
     """
 
     poses: list[FramePoses] = field(default_factory=list)
@@ -418,6 +463,9 @@ class PredictResult:
     vis_dir: Path | None = None
     csv_path: Path | None = None
     stopped: str | None = None
+    meshes: list[MeshTrack] = field(default_factory=list)
+    mesh_fitter: MeshFitter | None = field(default=None, repr=False)
+    mesh_dir: Path | None = None
 
     def to_coco_results(self) -> list[dict[str, Any]]:
         """Every results entry, in processing order (the content of ``predictions.json``)."""
@@ -602,7 +650,13 @@ def load_lifter_for_predict(path: str | None, threads: int | None, causal: bool 
 class _Run:
     """State of one :func:`predict` call: the models, the id and name counters, the result."""
 
-    def __init__(self, options: PredictOptions, estimator: PoseEstimator | None, lifter: Lifter | None) -> None:
+    def __init__(
+        self,
+        options: PredictOptions,
+        estimator: PoseEstimator | None,
+        lifter: Lifter | None,
+        mesh_fitter: MeshFitter | None = None,
+    ) -> None:
         if options.keep_landmarks and estimator is not None:  # the run's own copy: a caller's estimator stays as is
             estimator = keeping_landmarks(estimator)
         self.options = options
@@ -627,7 +681,9 @@ class _Run:
         self.bvh_names: set[str] = set()
         # (folder, stem, suffix, path) of every overlay and BVH file written, in order
         self.written: list[tuple[str, str, str, Path]] = []
-        self.result = PredictResult()
+        self.result = PredictResult(mesh_fitter=mesh_fitter)
+        self.mesh_fitter = mesh_fitter
+        self.mesh_names: set[str] = set()
         self.preview: PreviewWindow | None = None
 
     @property
@@ -734,6 +790,61 @@ class _Run:
                 write_image(self.vis_path(f"{item.stem}_3d", ".jpg"), composed)
         if lifted is not None:
             self.result.lifted += [(str(item.path), sequence) for sequence in lifted]
+            if self.mesh_fitter is not None:
+                self.meshes(item, lifted, (width, height), warn, image=image)
+
+    def meshes(
+        self,
+        item: InputFile,
+        lifted: list[PoseSequence],
+        size: tuple[int, int],
+        warn: list[tuple[str, str]],
+        *,
+        image: np.ndarray | None = None,
+        fps: float | None = None,
+        reread: bool = True,
+    ) -> None:
+        """Fit the body model to each lifted track; write its parameters, overlays and OBJ files."""
+        from posekit.inference.mesh import (
+            mesh_camera,
+            render_mesh_image,
+            write_mesh_obj,
+            write_mesh_parameters,
+            write_mesh_video_file,
+        )
+
+        fitter = self.mesh_fitter
+        assert fitter is not None
+        options = self.options
+        tracks = []
+        for sequence in lifted:
+            try:
+                tracks.append(fitter.fit(sequence, size, focal=options.focal, file_name=item.label))
+            except ValueError as error:
+                warn.append(("warning", f"{item.label}: no mesh for {error}"))
+        self.result.meshes += tracks
+        if self.out is None or not tracks:
+            return
+        stem = _unique_name(item.stem, "", self.mesh_names)
+        for track in tracks:
+            write_mesh_parameters(self.out / "mesh" / f"{stem}_track{track.track_id}.npz", track)
+        self.result.mesh_dir = self.out / "mesh"
+        if options.save_obj:
+            write_mesh_obj(self.out / "mesh" / f"{stem}_obj", fitter, tracks)
+        if not self.vis:
+            return
+        camera = mesh_camera(size, options.focal)
+        if image is not None:
+            picture = render_mesh_image(image, fitter, tracks, camera, side_view=options.side_view)
+            write_image(self.vis_path(f"{item.stem}_mesh", ".jpg"), picture)
+        elif not reread:
+            warn.append(("note", f"{item.label}: no mesh overlay video (it cannot be read twice or was stopped)"))
+        else:
+            assert fps is not None
+            with VideoReader(item.path, prefetch=VIDEO_PREFETCH) as reader:
+                frames_again = ((video_frame.index, video_frame.image) for video_frame in reader)
+                path = self.vis_path(f"{item.stem}_mesh", ".mp4")
+                write_mesh_video_file(path, frames_again, fitter, tracks, camera, fps, side_view=options.side_view)
 
     def video(self, item: InputFile, warn: list[tuple[str, str]]) -> None:
         from tqdm import tqdm
@@ -818,6 +929,9 @@ class _Run:
         self.result.video_frames += frames_read
         if lifted is not None:
             self.result.lifted += [(item.label, sequence) for sequence in lifted]
+            if self.mesh_fitter is not None:
+                reread = item.source is None and self.result.stopped is None
+                self.meshes(item, lifted, size, warn, fps=fps, reread=reread)
         self.result.poses += frames
         self.result.people += people
         self.result.person_frames += people
@@ -971,7 +1085,13 @@ def predict(
         raise ValueError(errors[0])
     if options.out is not None:
         check_output_folder(options.out)
-    workers = 1 if options.show else resolve_workers(options.workers, items)  # one window, in this process
+    mesh_fitter = None
+    if options.mesh:  # a wrong --body-model is refused before the models load
+        from posekit.inference.mesh import MeshFitter
+
+        mesh_fitter = MeshFitter(options.body_model, gender=options.gender, steps=options.mesh_steps)
+    # One window, and meshes (their fitter and files), in this process.
+    workers = 1 if options.show or options.mesh else resolve_workers(options.workers, items)
     if workers > 1 and (estimator is not None or lifter is not None):
         raise ValueError(
             "--workers > 1 builds the models in each worker process: give options, not an estimator or lifter object"
@@ -983,7 +1103,7 @@ def predict(
             lifter = None
         elif lifter is None:
             lifter = load_lifter_for_predict(options.lifter, options.threads, options.causal)
-    run = _Run(options, estimator, lifter)
+    run = _Run(options, estimator, lifter, mesh_fitter)
     for line in notes:
         say("", line)
     for line in errors:
