@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.data.npz_files import read_npz, require_keys
+from posekit.skeletons import get_skeleton
 
 __all__ = [
     "MESH_ANNOTATION_KEYS",
@@ -102,25 +103,7 @@ OPENPOSE25_NAMES: tuple[str, ...] = (
     "right_small_toe",
     "right_heel",
 )
-_COCO17_NAMES = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+_COCO17_NAMES = get_skeleton("coco").keypoint_names
 _SPIN_TO_COCO17 = np.array([SPIN_JOINT_NAMES.index(name) for name in _COCO17_NAMES])
 
 

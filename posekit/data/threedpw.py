@@ -41,6 +41,7 @@ import numpy as np
 from posekit.geometry.array_api import ArrayT
 from posekit.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from posekit.io.safe_pickle import restricted_loads
+from posekit.skeletons import get_skeleton
 from posekit.structures import PoseSequence
 
 __all__ = [
@@ -94,47 +95,14 @@ THREEDPW_KEYPOINT_NAMES: tuple[str, ...] = (
     "right_ear",
     "left_ear",
 )
-_COCO17_NAMES = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+_COCO17_NAMES = get_skeleton("coco").keypoint_names
 _TO_COCO17 = np.array([THREEDPW_KEYPOINT_NAMES.index(name) for name in _COCO17_NAMES])
 # The 12 limb joints VIBE counts when it filters frames by 2D keypoints (its 3dpw -> common map).
 _VIBE_LIMB_KEYPOINTS = np.array([10, 9, 8, 11, 12, 13, 4, 3, 2, 5, 6, 7])
 
 # The 14 evaluation joints in VIBE's "common" (LSP) order, and their rows in the output of SPIN/VIBE's
 # J_regressor_h36m.npy (VIBE lib/models/smpl.py H36M_TO_J14). The hips are joints 2 and 3.
-COMMON14_NAMES: tuple[str, ...] = (
-    "right_ankle",
-    "right_knee",
-    "right_hip",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "right_wrist",
-    "right_elbow",
-    "right_shoulder",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "neck",
-    "head_top",
-)
+COMMON14_NAMES: tuple[str, ...] = get_skeleton("lsp").keypoint_names  # LSP order, posekit's `lsp` skeleton
 H36M_TO_COMMON14: tuple[int, ...] = (6, 5, 4, 1, 2, 3, 16, 15, 14, 11, 12, 13, 8, 10)
 
 

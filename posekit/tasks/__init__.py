@@ -31,6 +31,7 @@ import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from posekit.config import load_config, read_config_file
@@ -79,6 +80,19 @@ def register_task(
         raise ValueError(f"task {name!r} is already registered")
     _TASKS[name] = task
     return task
+
+
+def default_weights(out_dir: str | os.PathLike[str], names: Sequence[str] = ("best.pt", "last.pt")) -> str:
+    """The first of ``out_dir/<name>`` that exists: the checkpoint a task evaluates when given none.
+
+    Raises:
+        FileNotFoundError: none of them exists (the message lists every path tried).
+    """
+    candidates = [Path(out_dir) / name for name in names]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"no weights given and none found at {', '.join(map(str, candidates))}")
+    return str(found)
 
 
 def _import_task_modules() -> None:

@@ -34,7 +34,23 @@ from torch import nn
 
 from posekit.models.backbones.resnet import BasicBlock, Bottleneck, make_layer
 
-__all__ = ["HRNet", "HighResolutionModule"]
+__all__ = ["OFFICIAL_TRUNK_PREFIXES", "HRNet", "HighResolutionModule"]
+
+# Top-level names of the trunk in the official HRNet / HigherHRNet files (the pose models keep
+# the trunk under ``backbone.`` and add the prefix to these when loading official weights).
+OFFICIAL_TRUNK_PREFIXES = (
+    "conv1.",
+    "bn1.",
+    "conv2.",
+    "bn2.",
+    "layer1.",
+    "transition1.",
+    "stage2.",
+    "transition2.",
+    "stage3.",
+    "transition3.",
+    "stage4.",
+)
 
 
 class HighResolutionModule(nn.Module):

@@ -44,7 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from posekit.models.backbones.hrnet import HRNet
+from posekit.models.backbones.hrnet import OFFICIAL_TRUNK_PREFIXES, HRNet
 from posekit.models.backbones.resnet import BasicBlock
 from posekit.models.pose2d.base import add_backbone_prefix, check_images
 from posekit.models.pose2d.heads import init_normal_
@@ -65,20 +65,6 @@ __all__ = [
     "higherhrnet_w48_640_crowdpose",
 ]
 
-# Official names of the trunk (top level in the official files, under ``backbone.`` here).
-_TRUNK_NAMES = (
-    "conv1.",
-    "bn1.",
-    "conv2.",
-    "bn2.",
-    "layer1.",
-    "transition1.",
-    "stage2.",
-    "transition2.",
-    "stage3.",
-    "transition3.",
-    "stage4.",
-)
 # Transposed-convolution kernel -> (padding, output padding): the official ``_get_deconv_cfg``.
 _DECONV_PADDINGS = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 # The prefix official FP16 training adds (``network_to_half``: ``Sequential(tofp16(), model)``).
@@ -235,7 +221,7 @@ class HigherHRNet(nn.Module):
         """
         if state_dict and all(name.startswith(_FP16_PREFIX) for name in state_dict):
             state_dict = {name[len(_FP16_PREFIX) :]: tensor for name, tensor in state_dict.items()}
-        state_dict = add_backbone_prefix(state_dict, _TRUNK_NAMES)
+        state_dict = add_backbone_prefix(state_dict, OFFICIAL_TRUNK_PREFIXES)
         problem = self._incompatibility(state_dict)
         if problem:
             raise ValueError(problem)

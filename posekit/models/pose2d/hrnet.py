@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from posekit.models.backbones.hrnet import HRNet
+from posekit.models.backbones.hrnet import OFFICIAL_TRUNK_PREFIXES, HRNet
 from posekit.models.pose2d.base import Pose2DModel, Pose2DOutput, add_backbone_prefix, check_images
 from posekit.models.pose2d.heads import init_normal_, make_final_layer
 from posekit.models.registry import register_model
@@ -30,20 +30,6 @@ __all__ = [
     "hrnet_w48_256x192",
     "hrnet_w48_384x288",
 ]
-
-_TRUNK_NAMES = (
-    "conv1.",
-    "bn1.",
-    "conv2.",
-    "bn2.",
-    "layer1.",
-    "transition1.",
-    "stage2.",
-    "transition2.",
-    "stage3.",
-    "transition3.",
-    "stage4.",
-)
 
 
 class HRNetPose(Pose2DModel):
@@ -78,7 +64,7 @@ class HRNetPose(Pose2DModel):
 
     def remap_state_dict(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Official ``PoseHighResolutionNet`` names -> posekit names (adds ``backbone.`` to the trunk)."""
-        return add_backbone_prefix(state_dict, _TRUNK_NAMES)
+        return add_backbone_prefix(state_dict, OFFICIAL_TRUNK_PREFIXES)
 
 
 @register_model("hrnet_w32_256x192")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from posekit.engine.trainer import resolve_device
 from posekit.io.atomic import atomic_write_json
 from posekit.io.images import read_image
 from posekit.metrics import coco_keypoint_eval
+from posekit.tasks import default_weights
 from posekit.tasks.bottomup.config import BottomUpConfig
 from posekit.tasks.bottomup.data import build_model, load_records
 
@@ -133,12 +133,7 @@ def evaluate(config: BottomUpConfig, weights: str | None = None) -> dict[str, fl
         ValueError: the weights do not fit the model, or the metric cannot be computed.
     """
     if weights is None:
-        out_dir = Path(config.train.out_dir)
-        candidates = [out_dir / "best.pt", out_dir / "last.pt"]
-        found = next((path for path in candidates if path.is_file()), None)
-        if found is None:
-            raise FileNotFoundError(f"no weights given and neither {candidates[0]} nor {candidates[1]} exists")
-        weights = str(found)
+        weights = default_weights(config.train.out_dir)
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, weights=weights, pretrained=None))
     model = build_model(config)
     device = resolve_device(config.train.device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from posekit.inference.lift3d.sequence import lift_sequence
 from posekit.metrics import mpjpe as mpjpe_metric
 from posekit.metrics import mpjve, n_mpjpe, p_mpjpe
 from posekit.models.lift3d import Lifter, load_lifter
+from posekit.tasks import default_weights
 from posekit.tasks.lift3d.config import Lift3DConfig
 from posekit.tasks.lift3d.data import LiftingData, build_lifting_data
 
@@ -152,12 +152,7 @@ def evaluate(config: Lift3DConfig, weights: str | None = None) -> dict[str, floa
         weights hold a trajectory model.
     """
     if weights is None:
-        out_dir = Path(config.train.out_dir)
-        candidates = [out_dir / config.export_name, out_dir / "last.pt"]
-        found = next((path for path in candidates if path.is_file()), None)
-        if found is None:
-            raise FileNotFoundError(f"no weights given and none found at {', '.join(map(str, candidates))}")
-        weights = str(found)
+        weights = default_weights(config.train.out_dir, (config.export_name, "last.pt"))
     lifter = load_lifter(weights, causal=config.model.causal, dense=config.model.dense)
     data = build_lifting_data(config, for_training=False)
     return evaluate_on_test_sequences(lifter, data, config)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from posekit.metrics import coco_keypoint_eval, oks_nms, pck_box, pckh
 from posekit.metrics.pck import epe
 from posekit.models.pose2d.base import Pose2DModel
 from posekit.skeletons import get_skeleton
+from posekit.tasks import default_weights
 from posekit.tasks.pose2d.config import EvalConfig, Pose2DConfig
 from posekit.tasks.pose2d.data import build_codec_for_model, build_model, eval_transform, load_records
 
@@ -213,12 +213,7 @@ def evaluate(config: Pose2DConfig, weights: str | None = None) -> dict[str, floa
         ValueError: the weights do not match the model, or the metric cannot be computed.
     """
     if weights is None:
-        out_dir = Path(config.train.out_dir)
-        candidates = [out_dir / "best.pt", out_dir / "last.pt"]
-        found = next((path for path in candidates if path.is_file()), None)
-        if found is None:
-            raise FileNotFoundError(f"no weights given and neither {candidates[0]} nor {candidates[1]} exists")
-        weights = str(found)
+        weights = default_weights(config.train.out_dir)
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, weights=weights, pretrained=None))
     model = build_model(config)
     codec = build_codec_for_model(model, config.data)
