@@ -26,6 +26,7 @@ raises one ``ValueError`` sentence naming the parameter and what was expected.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,7 +76,7 @@ class BodyModelOutput:
     betas: Tensor
 
 
-class BodyModel(nn.Module):
+class BodyModel(nn.Module, abc.ABC):
     """Base class of body models: ``model(global_orient=..., body_pose=..., betas=..., transl=...)``.
 
     Subclasses set ``num_joints``, ``num_vertices``, ``num_betas``, ``joint_names``, ``parents`` and the
@@ -89,6 +90,7 @@ class BodyModel(nn.Module):
     parents: tuple[int, ...]
     faces: Tensor
 
+    @abc.abstractmethod
     def forward(
         self,
         *,
